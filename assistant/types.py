@@ -1,0 +1,99 @@
+"""The data that flows between pipeline steps: Document → Chunk → Hit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Section = tuple[str, ...]
+"""Heading path of a passage, outermost heading first; empty before the first heading."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph (or heading, or list item) of normalised text from one page."""
+
+    text: str
+    page: int | None = None
+    section: Section = ()
+    kind: str = "paragraph"  # "paragraph" | "heading" | "item"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed file: its blocks in reading order and what went wrong while parsing it."""
+
+    doc: str  # path relative to the corpus folder, "/"-separated
+    blocks: tuple[Block, ...]
+    title: str | None = None  # first heading, if the format has one
+    pages: int | None = None  # page count for paged formats
+    problems: tuple[str, ...] = ()  # e.g. "page 3: no text extracted — scanned?"
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """Catalog facts about a document, from the catalog file or derived from its text."""
+
+    doc: str
+    title: str
+    language: str
+    publisher: str | None = None
+    year: int | None = None
+    type: str | None = None  # strategy | report | service
+    region: str | None = None
+    form: str | None = None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a chunk: character span within the chunk text, its page and section."""
+
+    start: int
+    end: int
+    page: int | None = None
+    section: Section = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A heading-aware, sentence-aligned passage: the unit that is embedded and returned."""
+
+    id: str  # "<doc>#<ordinal>"
+    doc: str
+    ordinal: int
+    section: Section
+    page_start: int | None
+    page_end: int | None
+    start: int  # character offsets into the document's joined block text
+    end: int
+    text: str
+    sentences: tuple[Sentence, ...] = ()
+
+    def sentence_texts(self) -> list[str]:
+        """The text of each sentence, in order."""
+        return [self.text[s.start : s.end] for s in self.sentences]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which documents a search may return; None means any."""
+
+    type: str | None = None
+    language: str | None = None
+    doc: str | None = None
+    year: int | None = None
+    region: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when nothing is restricted."""
+        return all(v is None for v in vars(self).values())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by search, with its fused score and best-matching sentences."""
+
+    chunk: Chunk
+    info: DocInfo
+    score: float
+    highlights: tuple[str, ...] = ()
+    ranks: dict[str, int] = field(default_factory=dict)  # rank in each retrieval leg, 1-based

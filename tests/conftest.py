@@ -1,0 +1,57 @@
+"""Shared fixtures: isolated environment, tiny corpora, the real model once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED_EVAL = REPO.parent / "shared" / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ASSISTANT_* setting from the caller's shell leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith("ASSISTANT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """A three-document corpus in three formats."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ansvar.md").write_text(
+        "# Ansvar för nyanlända\n\n## Försäkringskassan\n\n"
+        "Försäkringskassan betalar ut etableringsersättningen som Arbetsförmedlingen beslutat om. "
+        "Myndigheten ger information på olika språk.\n\n"
+        "## Kommunerna\n\nKommunerna ska erbjuda svenska för invandrare och samhällsorientering. "
+        "Kommunen ansvarar för bosättning av ensamkommande barn.\n",
+        encoding="utf-8",
+    )
+    (corpus / "report.txt").write_text(
+        "Annual report\n\nThe county boards collected good examples of outreach work. "
+        "A national survey had answers from 269 of 290 municipalities.\n",
+        encoding="utf-8",
+    )
+    (corpus / "housing.html").write_text(
+        "<html><head><title>Boende</title><script>alert(1)</script></head><body>"
+        "<nav>Meny Hem Kontakt</nav><main><h1>Boende</h1><p>Området boende utgick från "
+        "överenskommelsen i mars 2023. Styrgruppen tog beslut om att det utgår.</p></main>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    return corpus
+
+
+@pytest.fixture
+def hash_settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
+    """Settings over the tiny corpus with the deterministic fake embedder."""
+    return load_settings(env={}, corpus_dir=tiny_corpus, index_dir=tmp_path / "index",
+                         model="hash", model_dir=tmp_path / "models")
