@@ -89,8 +89,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine(settings)
         try:
-            app.state.engine.reader  # open and verify the index now, not on the first request
-            app.state.engine.embedder
+            app.state.engine.load()  # open the index and model now, not on the first request
             app.state.ready_error = None
         except AssistantError as exc:
             app.state.ready_error = str(exc)

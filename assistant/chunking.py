@@ -105,7 +105,8 @@ def chunk_document(
             full = words >= target_words or words + piece.words > max_words
             if full or top_change or (section_change and words >= min_words):
                 groups.append(current)
-                keep = current[-overlap_sentences:] if overlap_sentences and not section_change else []
+                carry = overlap_sentences and not section_change
+                keep = current[-overlap_sentences:] if carry else []
                 if sum(p.words for p in keep) + piece.words > max_words:
                     keep = []
                 current = list(keep)

@@ -88,7 +88,7 @@ def cmd_index(settings: Settings) -> int:
     started = time.perf_counter()
     with tqdm(total=len(files), unit="doc", desc="indexing", file=sys.stderr) as bar:
         def step(name: str) -> None:
-            bar.set_postfix_str(name[-40:])
+            bar.set_postfix_str(name[-40:], refresh=False)
             bar.update(1)
 
         report = build_index(settings, engine.embedder, progress=step)

@@ -59,6 +59,10 @@ class Engine:
             self._reader = StoreReader(generation, manifest)
         return self._reader
 
+    def load(self) -> None:
+        """Open the index and load the model now instead of on first use."""
+        _ = self.reader, self.embedder
+
     def search(self, queries: Sequence[str], k: int = 5,
                filters: Filters | None = None) -> list[list[Hit]]:
         """Ranked hits for each query; the queries are embedded in one batch."""

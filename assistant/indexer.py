@@ -114,27 +114,10 @@ def build_index(
     old = previous.fingerprints() if previous else {}
     stored: list[StoredDocument] = []
     for name, path in corpus_files(settings.corpus_dir):
+        _index_one(name, path, catalog.get(name), previous, old, settings, embedder, report,
+                   stored)
         if progress:
             progress(name)
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            report.failed[name] = f"unsupported file type {path.suffix or '(none)'}; " \
-                                  f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
-            continue
-        entry = catalog.get(name)
-        fingerprint = hashlib.sha256(
-            path.read_bytes() + json.dumps(entry, sort_keys=True).encode()
-        ).hexdigest()
-        if previous is not None and old.get(name) == fingerprint:
-            stored.append(previous.load_stored(name))
-            report.unchanged.append(name)
-            continue
-        try:
-            document = _embed_document(path, name, entry, fingerprint, settings, embedder)
-        except AssistantError as exc:
-            report.failed[name] = str(exc)
-            continue
-        stored.append(document)
-        report.indexed.append(name)
     seen = {d.info.doc for d in stored} | set(report.failed)
     report.removed = sorted(set(old) - seen)
     for document in stored:
@@ -151,6 +134,32 @@ def build_index(
                 "failed": report.failed}
     report.generation = write_generation(settings.index_dir, stored, manifest, embedder.dim).name
     return report
+
+
+def _index_one(
+    name: str, path: Path, entry: dict[str, Any] | None, previous: StoreReader | None,
+    old: dict[str, str], settings: Settings, embedder: Embedder, report: BuildReport,
+    stored: list[StoredDocument],
+) -> None:
+    """Reuse, embed or report one corpus file."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        report.failed[name] = (f"unsupported file type {path.suffix or '(none)'}; "
+                               f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        return
+    fingerprint = hashlib.sha256(
+        path.read_bytes() + json.dumps(entry, sort_keys=True).encode()
+    ).hexdigest()
+    if previous is not None and old.get(name) == fingerprint:
+        stored.append(previous.load_stored(name))
+        report.unchanged.append(name)
+        return
+    try:
+        document = _embed_document(path, name, entry, fingerprint, settings, embedder)
+    except AssistantError as exc:
+        report.failed[name] = str(exc)
+        return
+    stored.append(document)
+    report.indexed.append(name)
 
 
 def _failed_changed(report: BuildReport, old: dict[str, str]) -> bool:

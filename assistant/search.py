@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import query_terms
+from .lexical import query_terms, tokens
 from .store import StoreReader
 from .types import Chunk, Filters, Hit
 
@@ -22,6 +22,8 @@ class FusionParams:
     rrf_k: float = 60.0
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # dense, sentence, lexical
     depth: int = 50  # candidates taken from each leg
+    min_coverage: float = 0.5  # share of query terms a passage needs for lexical evidence
+    mode: str = "rrf"  # "rrf" (ranks) or "score" (weighted sum of cosines and scaled BM25)
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
 
@@ -34,13 +36,45 @@ def fts_query(text: str, prefix_min: int) -> str:
     return " OR ".join(parts)
 
 
-def fuse(rankings: dict[str, list[int]], params: FusionParams) -> list[tuple[int, float]]:
+def term_coverage(terms: list[str], folded_text: str, prefix_min: int) -> float:
+    """Share of the query terms found in a folded text (long terms match as prefixes)."""
+    if not terms:
+        return 0.0
+    words = set(tokens(folded_text))
+    found = 0
+    for term in terms:
+        if term in words or (len(term) >= prefix_min and any(w.startswith(term) for w in words)):
+            found += 1
+    return found / len(terms)
+
+
+def fuse(
+    rankings: dict[str, list[int]], params: FusionParams,
+    weights: tuple[float, float, float] | None = None,
+) -> list[tuple[int, float]]:
     """Weighted RRF over each leg's ranked rows; ties broken by row for determinism."""
     scores: dict[int, float] = defaultdict(float)
-    for leg, weight in zip(LEGS, params.weights, strict=True):
+    for leg, weight in zip(LEGS, weights or params.weights, strict=True):
         for rank, row in enumerate(rankings.get(leg, []), start=1):
             scores[row] += weight / (params.rrf_k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def combine_scores(
+    reader: StoreReader, vector: np.ndarray, rows: set[int], bm25: dict[int, float],
+    weights: tuple[float, float, float],
+) -> list[tuple[int, float]]:
+    """Weighted sum of chunk cosine, best sentence cosine and BM25 scaled to the best hit."""
+    top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    scored = []
+    for row in rows:
+        dense = float(reader.chunk_index.reconstruct(row) @ vector)  # type: ignore[attr-defined]
+        sentences = sentence_scores(reader, row, vector)
+        sentence = float(sentences.max()) if len(sentences) else dense
+        lexical = bm25.get(row, 0.0) / top_bm25
+        score = weights[0] * dense + weights[1] * sentence + weights[2] * lexical
+        scored.append((row, score))
+    return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
 def _selector(reader: StoreReader, filters: Filters) -> tuple[set[int] | None, object | None]:
@@ -101,10 +135,24 @@ def search_vector(
         best[row] = max(best.get(row, -1.0), float(score))
     sentence = sorted(best, key=lambda r: (-best[r], r))[: params.depth]
 
+    # Lexical evidence counts only for passages holding most of the question's content
+    # words: an English question over Swedish text otherwise pulls in whichever English
+    # passage shares one or two common words with it.
+    terms = query_terms(query)
     lexical_hits = reader.lexical(fts_query(query, params.prefix_min), params.depth * 4)
-    lexical = [r for r, _ in lexical_hits if allowed is None or r in allowed][: params.depth]
-
-    fused = fuse({"dense": dense, "sentence": sentence, "lexical": lexical}, params)[:k]
+    lexical_hits = [(r, sc) for r, sc in lexical_hits if allowed is None or r in allowed]
+    texts = reader.lexical_texts(r for r, _ in lexical_hits)
+    lexical = [r for r, _ in lexical_hits
+               if term_coverage(terms, texts[r], params.prefix_min) >= params.min_coverage
+               ][: params.depth]
+    weights = params.weights
+    if params.mode == "rrf":
+        fused = fuse({"dense": dense, "sentence": sentence, "lexical": lexical}, params,
+                     weights)[:k]
+    else:
+        bm25 = {r: sc for r, sc in lexical_hits if r in set(lexical)}
+        fused = combine_scores(reader, vector, set(dense) | set(sentence) | set(lexical),
+                               bm25, weights)[:k]
     chunks = reader.chunks(row for row, _ in fused)
     ranks = {leg: {row: i + 1 for i, row in enumerate(rows)}
              for leg, rows in (("dense", dense), ("sentence", sentence), ("lexical", lexical))}

