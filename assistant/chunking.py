@@ -55,7 +55,7 @@ class _Piece:
     words: int
     page: int | None
     section: Section
-    block: int
+    heading: bool
 
 
 def document_text(doc: Document) -> str:
@@ -66,15 +66,16 @@ def document_text(doc: Document) -> str:
 def _pieces(blocks: tuple[Block, ...]) -> list[_Piece]:
     pieces: list[_Piece] = []
     offset = 0
-    for i, block in enumerate(blocks):
-        if block.kind != "heading":
-            spans = [(0, len(block.text))] if block.kind == "item" else split_sentences(block.text)
-            for a, b in spans:
-                words = len(block.text[a:b].split())
-                if words:
-                    pieces.append(
-                        _Piece(offset + a, offset + b, words, block.page, block.section, i)
-                    )
+    for block in blocks:
+        # Headings and list items are one piece each; a heading opens its section's chunk,
+        # so the passage carries its own title (some answers live in headings).
+        whole = block.kind in ("heading", "item")
+        spans = [(0, len(block.text))] if whole else split_sentences(block.text)
+        for a, b in spans:
+            words = len(block.text[a:b].split())
+            if words:
+                pieces.append(_Piece(offset + a, offset + b, words, block.page, block.section,
+                                     block.kind == "heading"))
         offset += len(block.text) + len(BLOCK_SEPARATOR)
     return pieces
 
@@ -128,7 +129,8 @@ def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str) -> Chunk
         id=f"{doc}#{ordinal}",
         doc=doc,
         ordinal=ordinal,
-        section=group[0].section,
+        # The section of its first body sentence: headings merged in above it only lead there.
+        section=next((p.section for p in group if not p.heading), group[0].section),
         page_start=min(pages) if pages else None,
         page_end=max(pages) if pages else None,
         start=start,

@@ -42,11 +42,6 @@ class Settings:
         values = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
         return replace(self, **values)
 
-    @property
-    def converted_model_dir(self) -> Path:
-        """Where the offline default model is converted to."""
-        return self.model_dir / self.model.replace("/", "--")
-
 
 def _coerce(name: str, value: Any) -> Any:
     """Turn a raw (often string) value into the type the field declares."""

@@ -40,7 +40,7 @@ class Engine:
     def embedder(self) -> Embedder:
         """The embedding model (loaded on first use)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.converted_model_dir,
+            self._embedder = load_embedder(self.settings.model, self.settings.model_dir,
                                            self.settings.threads)
         return self._embedder
 

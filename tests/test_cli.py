@@ -1,0 +1,61 @@
+"""The CLI over the tiny corpus with the fake embedder; the README stays in sync with --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from assistant.cli import build_parser, main
+from assistant.config import Settings
+
+from .conftest import REPO
+
+
+@pytest.fixture
+def cli_env(hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setenv("ASSISTANT_MODEL", "hash")
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(hash_settings.corpus_dir))
+    return ["--index", str(hash_settings.index_dir)]
+
+
+def test_index_summary_and_failures(cli_env: list[str], hash_settings: Settings,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (hash_settings.corpus_dir / "empty.pdf").write_bytes(b"")
+    assert main(["index", *cli_env]) == 0
+    out = capsys.readouterr().out
+    assert "3 indexed, 0 unchanged, 0 removed, 1 failed" in out
+    assert "failed: empty.pdf:" in out
+    assert main(["index", *cli_env]) == 0
+    assert "0 indexed, 3 unchanged" in capsys.readouterr().out
+
+
+def test_search_json_one_line_per_query(cli_env: list[str],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    main(["index", *cli_env])
+    capsys.readouterr()
+    assert main(["search", "--json", "-k", "2", *cli_env, "boende", "survey municipalities"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["query"] for line in lines] == ["boende", "survey municipalities"]
+    assert lines[0]["hits"][0]["doc"] == "housing.html"
+    assert set(lines[0]["hits"][0]) >= {"doc", "title", "section", "page", "text", "score",
+                                         "highlights"}
+
+
+def test_errors_are_messages_not_tracebacks(cli_env: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", *cli_env, "anything"]) == 2
+    assert "run `assistant index`" in capsys.readouterr().err
+
+
+def test_readme_documents_every_command_and_option() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        assert f"assistant {name}" in readme, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option not in {"-h", "--help"}:
+                    assert option in readme, f"{name} {option}"
