@@ -150,7 +150,8 @@ def search_vector(
         fused = fuse({"dense": dense, "sentence": sentence, "lexical": lexical}, params,
                      weights)[:k]
     else:
-        bm25 = {r: sc for r, sc in lexical_hits if r in set(lexical)}
+        kept = set(lexical)
+        bm25 = {r: sc for r, sc in lexical_hits if r in kept}
         fused = combine_scores(reader, vector, set(dense) | set(sentence) | set(lexical),
                                bm25, weights)[:k]
     chunks = reader.chunks(row for row, _ in fused)

@@ -58,7 +58,6 @@ CREATE TABLE sentences (
     vector BLOB NOT NULL
 );
 CREATE VIRTUAL TABLE lexical USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE lexical_vocab USING fts5vocab(lexical, 'row');
 """
 
 
@@ -311,21 +310,6 @@ class StoreReader:
         marks = ",".join("?" * len(rows))
         return dict(self.db.execute(
             f"SELECT rowid, text FROM lexical WHERE rowid IN ({marks})", rows)) if rows else {}
-
-    def known_terms(self, terms: Iterable[str], prefix_min: int) -> set[str]:
-        """The terms that occur in the corpus (as a prefix, for terms of prefix_min or more)."""
-        known = set()
-        for term in terms:
-            if len(term) >= prefix_min:
-                found = self.db.execute(
-                    "SELECT 1 FROM lexical_vocab WHERE term >= ? AND term < ? LIMIT 1",
-                    (term, term + "\uffff")).fetchone()
-            else:
-                found = self.db.execute(
-                    "SELECT 1 FROM lexical_vocab WHERE term = ?", (term,)).fetchone()
-            if found:
-                known.add(term)
-        return known
 
     def fingerprints(self) -> dict[str, str]:
         """Fingerprint of every document in this generation."""
