@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,10 @@ class Settings:
     chunk_overlap_sentences: int = 1
     host: str = "127.0.0.1"
     port: int = 8000
-    api_keys: tuple[str, ...] = ()
+    # Keys that may upload and delete documents; left out of repr so they are never logged.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    max_upload_bytes: int = 25_000_000  # larger request bodies get 413, counted as they arrive
+    rate_limit: int = 120  # API requests per minute per key or client address; 0 turns it off
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given non-None values replaced; unknown names are errors."""

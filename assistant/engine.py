@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .config import Settings
 from .embed import Embedder, load_embedder
-from .errors import IndexMismatchError
+from .errors import AssistantError, IndexMismatchError
 from .search import FusionParams, search_vector
 from .store import StoreReader, open_generation
 from .types import Filters, Hit
@@ -70,6 +70,19 @@ class Engine:
         vectors = self.embedder.queries(list(queries))
         return [search_vector(reader, q, v, k, filters, self.params)
                 for q, v in zip(queries, vectors, strict=True)]
+
+    def reload(self) -> None:
+        """Serve the index folder's current generation (after a rebuild).
+
+        The old reader is not closed here: a search still running on it keeps it alive, and it
+        is released when the last one lets go of it.
+        """
+        previous, self._reader = self._reader, None
+        try:
+            _ = self.reader
+        except AssistantError:
+            self._reader = previous
+            raise
 
     def close(self) -> None:
         """Release the index."""

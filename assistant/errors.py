@@ -23,6 +23,10 @@ class ModelError(AssistantError):
     """The embedding model could not be prepared or loaded."""
 
 
+class DocumentNotFoundError(AssistantError):
+    """No document of that name is in the corpus or the index."""
+
+
 class IndexMissingError(AssistantError):
     """There is no built index where one was expected."""
 
