@@ -12,6 +12,7 @@ from .errors import ConfigError
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 ENV_PREFIX = "ASSISTANT_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Settings:
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     max_upload_bytes: int = 25_000_000  # larger request bodies get 413, counted as they arrive
     rate_limit: int = 120  # API requests per minute per key or client address; 0 turns it off
+    parse_timeout_s: int = 120  # wall-clock limit to parse one file, in a child process; 0: none
+    parse_memory_mb: int = 1024  # address-space limit of that child process; 0: none
+    # Replace valid personnummer and samordningsnummer in document text before chunking.
+    mask_personal_numbers: bool = True
+    log_level: str = "warning"  # debug, info, warning or error; logs always mask personal numbers
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given non-None values replaced; unknown names are errors."""
@@ -56,6 +62,13 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 return tuple(k.strip() for k in value.split(",") if k.strip())
             return tuple(value)
+        if isinstance(default, bool):
+            return _flag(value)
+        if name == "log_level":
+            level = str(value).strip().lower()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+            return level
         if isinstance(default, int):
             number = int(value)
             if number < 0:
@@ -64,6 +77,18 @@ def _coerce(name: str, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name}: cannot use {value!r} ({exc})") from exc
+
+
+def _flag(value: Any) -> bool:
+    """A yes/no setting from a bool or from 1/0, true/false, yes/no, on/off."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("use true or false")
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

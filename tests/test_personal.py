@@ -1,0 +1,164 @@
+"""Personal identity numbers: validity, masking in text and documents, the log filter."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from assistant.config import load_settings
+from assistant.errors import ConfigError
+from assistant.personal import (
+    COORDINATION_MASK,
+    PERSONAL_MASK,
+    PersonalNumberFilter,
+    find_numbers,
+    is_valid,
+    luhn_ok,
+    mask_document,
+    mask_text,
+)
+from assistant.types import Block, Document
+
+# Valid examples: Skatteverket's test person 19121212-1212, its example 811218-9876 and its
+# samordningsnummer example 701063-2391 (day 03 + 60).
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("811218-9876", True),
+        ("8112189876", True),
+        ("19811218-9876", True),
+        ("198112189876", True),
+        ("121212-1212", True),
+        ("121212+1212", True),  # "+": born more than 100 years ago
+        ("19121212-1212", True),
+        ("701063-2391", True),  # samordningsnummer
+        ("19701063-2391", True),
+        ("811218\u20139876", True),  # en dash, as PDF text often has
+        ("811218 9876", True),
+        ("811218-9875", False),  # wrong check digit
+        ("811318-9876", False),  # month 13
+        ("810230-1234", False),  # 30 February
+        ("701093-2391", False),  # day 93 − 60 = 33
+        ("21811218-9876", False),  # century 21
+        ("811218--9876", False),
+        ("81121-89876", False),
+        ("", False),
+    ],
+)
+def test_is_valid(number: str, valid: bool) -> None:
+    assert is_valid(number) is valid
+
+
+@pytest.mark.parametrize(
+    ("digits", "ok"),
+    [("8112189876", True), ("1212121212", True), ("7010632391", True), ("8112189875", False),
+     ("0000000000", True), ("1234567890", False)],
+)
+def test_luhn(digits: str, ok: bool) -> None:
+    assert luhn_ok(digits) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Sökande 811218-9876 har beviljats.", f"Sökande {PERSONAL_MASK} har beviljats."),
+        ("pnr: 198112189876.", f"pnr: {PERSONAL_MASK}."),
+        ("samordningsnr 701063-2391", f"samordningsnr {COORDINATION_MASK}"),
+        ("(19121212-1212)", f"({PERSONAL_MASK})"),
+        ("nr19121212-1212x", f"nr{PERSONAL_MASK}x"),
+        # look-alikes that fail the date or the Luhn check stay as they were
+        ("Dnr 811218-9875 och 811318-9876", "Dnr 811218-9875 och 811318-9876"),
+        # longer digit runs are other identifiers, not personal numbers
+        ("konto 128112189876", "konto 128112189876"),
+        ("08112189876 and 81121898760", "08112189876 and 81121898760"),
+        ("dnr 1539-2023-1, år 2019–2024", "dnr 1539-2023-1, år 2019–2024"),
+        ("två: 811218-9876, 19121212-1212", f"två: {PERSONAL_MASK}, {PERSONAL_MASK}"),
+        ("no digits at all", "no digits at all"),
+    ],
+)
+def test_mask_text(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+def test_find_numbers_gives_spans_and_kinds() -> None:
+    text = "A 811218-9876, B 701063-2391"
+    assert find_numbers(text) == [(2, 13, "personnummer"), (17, 28, "samordningsnummer")]
+
+
+def test_mask_document_masks_title_and_blocks() -> None:
+    document = Document("d.txt", (Block("Beslut för 811218-9876", kind="heading"),
+                                  Block("Ingen siffra här."), Block("Dnr 811218-9875.")),
+                        title="Beslut för 811218-9876")
+    masked = mask_document(document)
+    assert masked.title == f"Beslut för {PERSONAL_MASK}"
+    assert [b.text for b in masked.blocks] == [
+        f"Beslut för {PERSONAL_MASK}", "Ingen siffra här.", "Dnr 811218-9875."]
+    assert masked.blocks[0].kind == "heading"
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    PersonalNumberFilter().filter(record)
+    return logging.Formatter("%(message)s").format(record)
+
+
+@pytest.mark.parametrize(
+    ("msg", "args"),
+    [
+        ("query %r", ("811218-9876",)),
+        ("query 811218-9876", ()),
+        ("%(who)s asked", ({"who": "19121212-1212"},)),
+        ("number %d", (8112189876,)),  # not a string: the whole message is masked instead
+        ("object %s", (["811218-9876"],)),
+    ],
+)
+def test_log_filter_masks_messages(msg: str, args: object) -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, msg, args, None)
+    text = _formatted(record)
+    assert "9876" not in text and "1212-1212" not in text
+    assert PERSONAL_MASK in text
+
+
+def test_log_filter_keeps_argument_structure() -> None:
+    # uvicorn's access formatter unpacks record.args; they must stay a tuple of five
+    args = ("127.0.0.1:5000", "GET", "/api/search?q=811218-9876", "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', args, None)
+    PersonalNumberFilter().filter(record)
+    assert isinstance(record.args, tuple) and len(record.args) == 5
+    assert record.args[2] == f"/api/search?q={PERSONAL_MASK}"
+    assert record.args[4] == 200
+
+
+def test_log_filter_masks_tracebacks() -> None:
+    try:
+        raise ValueError("bad input 811218-9876")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    text = _formatted(record)
+    assert "ValueError: bad input" in text
+    assert "811218-9876" not in text
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, True), ({"ASSISTANT_MASK_PERSONAL_NUMBERS": "false"}, False),
+     ({"ASSISTANT_MASK_PERSONAL_NUMBERS": "0"}, False),
+     ({"ASSISTANT_MASK_PERSONAL_NUMBERS": "yes"}, True)],
+)
+def test_mask_setting(env: dict[str, str], expected: bool) -> None:
+    assert load_settings(env=env).mask_personal_numbers is expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"ASSISTANT_MASK_PERSONAL_NUMBERS": "maybe"}, "use true or false"),
+     ({"ASSISTANT_LOG_LEVEL": "loud"}, "use one of debug")],
+)
+def test_bad_flag_settings(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env=env)
