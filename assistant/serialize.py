@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from .types import Hit
+from .types import DocStatus, Hit
 
 SECTION_JOIN = " › "
 
@@ -35,3 +36,24 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 def search_json(query: str, hits: list[Hit]) -> dict[str, Any]:
     """One query's results as JSON-ready data."""
     return {"query": query, "hits": [hit_json(h) for h in hits]}
+
+
+def document_json(status: DocStatus) -> dict[str, Any]:
+    """A catalog entry with its indexing state as JSON-ready data."""
+    info = status.info
+    return {
+        "id": info.doc,
+        "title": info.title,
+        "publisher": info.publisher,
+        "year": info.year,
+        "type": info.type,
+        "region": info.region,
+        "language": info.language,
+        "form": info.form,
+        "pages": status.pages,
+        "chunks": status.chunks,
+        "status": status.status,
+        "problems": list(status.problems),
+        "error": status.error,
+        "file": f"/api/documents/{quote(info.doc)}/file",
+    }

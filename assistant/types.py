@@ -97,3 +97,15 @@ class Hit:
     score: float
     highlights: tuple[str, ...] = ()
     ranks: dict[str, int] = field(default_factory=dict)  # rank in each retrieval leg, 1-based
+
+
+@dataclass(frozen=True)
+class DocStatus:
+    """A corpus document as the catalog lists it: its facts, its size in the index, its state."""
+
+    info: DocInfo
+    status: str  # queued | indexing | indexed | failed | removing
+    pages: int | None = None
+    chunks: int = 0
+    problems: tuple[str, ...] = ()  # per-page warnings, e.g. "page 3: no text extracted"
+    error: str | None = None  # why indexing failed

@@ -1,0 +1,77 @@
+"""The app factory: routers, error handlers, guards and pages composed in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+
+from ..config import Settings
+from ..engine import Engine
+from ..errors import AssistantError
+from ..library import Library
+from . import documents, problems, search
+from .guards import BodyLimit, RateLimit, SecurityHeaders
+from .models import ErrorResponse
+from .pages import mount_pages
+
+DESCRIPTION = """Semantic search with cited passages over documents on the reception and
+integration of newly arrived migrants. Every error is JSON:
+`{"error": {"status": ..., "message": ...}}`. Uploading and removing documents needs an API
+key, sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The FastAPI application over one engine."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = engine or Engine(settings)
+        app.state.library = Library(app.state.engine, on_built=lambda: _ready(app, None))
+        try:
+            app.state.engine.load()  # open the index and model now, not on the first request
+            _ready(app, None)
+        except AssistantError as exc:
+            _ready(app, str(exc))
+        yield
+        app.state.library.close()
+        app.state.engine.close()
+
+    app = FastAPI(title="Integration assistant", version="1", description=DESCRIPTION,
+                  lifespan=lifespan,
+                  responses={422: {"model": ErrorResponse, "description": "invalid input"}})
+    problems.install(app)
+
+    api = APIRouter(prefix="/api")
+    api.include_router(search.router)
+    api.include_router(_ask_router())
+    api.include_router(documents.router)
+
+    @api.get("/health", summary="Liveness and readiness", tags=["health"])
+    def health(request: Request) -> dict[str, Any]:
+        """`status` ok while the server runs; `ready` once the index and model are loaded."""
+        error = request.app.state.ready_error
+        return {"status": "ok", "ready": error is None, "problem": error}
+
+    app.include_router(api)
+    mount_pages(app)
+    # The last added runs first: headers on every answer, then the rate limit, then the cap.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit, keys=settings.api_keys)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _ready(app: FastAPI, problem: str | None) -> None:
+    app.state.ready_error = problem
+
+
+def _ask_router() -> APIRouter:
+    try:  # TEMPORARY until Engine.ask lands
+        from . import ask
+    except ImportError:
+        return APIRouter()
+    return ask.router

@@ -1,0 +1,58 @@
+"""Dependencies as named aliases, so handlers read like prose."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from ..config import Settings
+from ..engine import Engine
+from ..library import Library
+from .guards import is_valid_key
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _library(request: Request) -> Library:
+    library: Library = request.app.state.library
+    return library
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+LibraryDep = Annotated[Library, Depends(_library)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
+_header_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                           description="an API key (the same keys as the bearer token)")
+
+
+def require_key(
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header_key)],
+) -> None:
+    """Let the request through only with one of the configured API keys."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    given = bearer.credentials if bearer is not None else header_key
+    if not settings.api_keys:
+        raise HTTPException(401, "changing documents is turned off: the server has no API "
+                                 "keys (set ASSISTANT_API_KEYS)", headers=challenge)
+    if not given:
+        raise HTTPException(401, "an API key is required: send Authorization: Bearer KEY "
+                                 "or X-API-Key: KEY", headers=challenge)
+    if not is_valid_key(given, settings.api_keys):
+        raise HTTPException(401, "the API key is not valid", headers=challenge)
+
+
+KeyRequired = Depends(require_key)

@@ -1,0 +1,154 @@
+"""Request and response models of the HTTP API (pydantic stays in the web layer)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_K = 50
+MAX_QUERY_CHARS = 1000
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS = 8000  # an earlier answer sent back as history
+MAX_HISTORY = 20
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, for a person to read."""
+
+    status: int
+    message: str
+    details: list[dict[str, str]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorDetail
+
+
+class SearchFilters(BaseModel):
+    """Restrict a search to some documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str | None = Field(None, description="strategy, report or service")
+    language: str | None = Field(None, description="document language, e.g. sv or en")
+    doc: str | None = Field(None, description="document id (corpus-relative file name)")
+    year: int | None = None
+    region: str | None = None
+
+
+class SearchRequest(BaseModel):
+    """A retrieval-only search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(5, ge=1, le=MAX_K)
+    filters: SearchFilters = SearchFilters()
+
+
+class SearchHit(BaseModel):
+    """One passage, as `assistant search --json` prints it."""
+
+    doc: str
+    title: str
+    section: str
+    page: int | None
+    text: str
+    score: float
+    highlights: list[str]
+    id: str
+    section_path: list[str]
+    pages: list[int | None] | None
+    offsets: list[int]
+    language: str
+    type: str | None
+    year: int | None
+    region: str | None
+    ranks: dict[str, int]
+
+
+class SearchResponse(BaseModel):
+    """The hits for one query."""
+
+    query: str
+    hits: list[SearchHit]
+
+
+class HistoryTurn(BaseModel):
+    """An earlier question of the conversation, with the answer it got."""
+
+    question: str = Field(..., max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(None, max_length=MAX_ANSWER_CHARS)
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far for follow-ups."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY)
+
+
+class Citation(BaseModel):
+    """A numbered source of the answer: the passage and the sentence quoted from it."""
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    page: int | None
+    quote: str
+    text: str
+    id: str
+    offsets: list[int]
+
+
+class AskResponse(BaseModel):
+    """An answer with its citations, or a refusal with the closest passages."""
+
+    question: str
+    language: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    closest: list[SearchHit]
+    resolved_question: str | None = None
+
+
+DocState = Literal["queued", "indexing", "indexed", "failed", "removing", "unindexed"]
+
+
+class DocumentOut(BaseModel):
+    """A catalog entry with its indexing state and per-page problems."""
+
+    id: str
+    title: str
+    publisher: str | None
+    year: int | None
+    type: str | None
+    region: str | None
+    language: str
+    form: str | None
+    pages: int | None
+    chunks: int
+    status: DocState
+    problems: list[str]
+    error: str | None
+    file: str = Field(..., description="where the original file is served")
+
+
+class DocumentList(BaseModel):
+    """The whole catalog."""
+
+    documents: list[DocumentOut]
+
+
+class Removal(BaseModel):
+    """A document being removed; the index is rebuilt without it in the background."""
+
+    id: str
+    status: Literal["removing"]

@@ -1,0 +1,265 @@
+"""The corpus as the API manages it: the catalog with indexing states, uploads and removals.
+
+Uploads are saved under generated names (the uploaded file name is kept as metadata only, never
+used as a path) and indexed in the background by the incremental `build_index`; the engine then
+switches to the new generation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import Any
+
+from .catalog import CATALOG_FILE, read_catalog
+from .engine import Engine
+from .errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
+from .indexer import corpus_files
+from .ingest import SUPPORTED_SUFFIXES
+from .types import DocInfo, DocStatus
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".md": "text/markdown; charset=utf-8",
+    ".markdown": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+_SUFFIX_BY_MEDIA = {
+    "application/pdf": ".pdf",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+    "text/html": ".html",
+    "text/plain": ".txt",
+}
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+MAX_NAME_CHARS = 200
+
+
+def clean_filename(name: str | None) -> str:
+    """The last component of an uploaded file name, without control characters; text only."""
+    base = PurePath((name or "").replace("\\", "/")).name
+    return _UNSAFE.sub("", base).strip()[:MAX_NAME_CHARS]
+
+
+def upload_suffix(filename: str, media_type: str | None) -> str:
+    """The suffix an upload is stored under, from its name or else its media type."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES:
+        return suffix
+    media = (media_type or "").split(";")[0].strip().lower()
+    if media in _SUFFIX_BY_MEDIA:
+        return _SUFFIX_BY_MEDIA[media]
+    raise UnsupportedFormatError(
+        f"cannot index {filename or 'the upload'!r} ({media or 'no media type'}); "
+        f"upload PDF, Markdown, HTML or plain text ({', '.join(SUPPORTED_SUFFIXES)})"
+    )
+
+
+def check_content(data: bytes, suffix: str) -> None:
+    """Reject content that cannot be what its suffix says."""
+    if suffix == ".pdf" and not data.startswith(b"%PDF-"):
+        raise UnsupportedFormatError("the file is named or typed as PDF but is not a PDF")
+    if suffix != ".pdf" and b"\x00" in data[:65536]:
+        raise UnsupportedFormatError("the file is binary, not text; upload PDF, Markdown, "
+                                     "HTML or plain text")
+
+
+class Library:
+    """Lists, adds and removes corpus documents; re-indexes in one background thread."""
+
+    def __init__(self, engine: Engine, on_built: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.settings = engine.settings
+        self.on_built = on_built
+        self._cond = threading.Condition()
+        self._files = threading.Lock()
+        self._jobs: dict[str, tuple[str, str | None]] = {}  # doc -> (state, error)
+        self._pending = False
+        self._building = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def documents(self) -> list[DocStatus]:
+        """Every document in the corpus folder, the index or a job, by name."""
+        catalog = read_catalog(self.settings.corpus_dir)
+        files = dict(corpus_files(self.settings.corpus_dir))
+        indexed, failed = self._index_facts()
+        with self._cond:
+            jobs = dict(self._jobs)
+        result = []
+        for doc in sorted(set(files) | set(indexed) | set(jobs) | set(failed)):
+            state, error = jobs.get(doc, (None, None))
+            if doc in indexed:
+                info, pages, chunks, problems = indexed[doc]
+                result.append(DocStatus(info, state or "indexed", pages, chunks, problems,
+                                        error))
+                continue
+            if state is None:
+                state, error = ("failed", failed[doc]) if doc in failed else ("unindexed", None)
+            result.append(DocStatus(_entry_info(doc, catalog.get(doc)), state, error=error))
+        return result
+
+    def document(self, doc: str) -> DocStatus:
+        """One document's catalog entry and state."""
+        for status in self.documents():
+            if status.info.doc == doc:
+                return status
+        raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
+
+    def path(self, doc: str) -> Path:
+        """The file of a corpus document (looked up by name, never joined from input)."""
+        path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
+        if path is None:
+            raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
+        return path
+
+    def _index_facts(
+        self,
+    ) -> tuple[dict[str, tuple[DocInfo, int | None, int, tuple[str, ...]]], dict[str, str]]:
+        """(info, pages, chunks, problems) of each indexed document, and the failed ones."""
+        try:
+            reader = self.engine.reader
+        except AssistantError:
+            return {}, {}
+        rows = reader.db.execute("SELECT doc, pages, problems, chunk_hi - chunk_lo FROM documents")
+        facts = {doc: (reader.docs[doc], pages, int(chunks), tuple(json.loads(problems)))
+                 for doc, pages, problems, chunks in rows}
+        return facts, dict(reader.manifest.get("failed") or {})
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add(self, data: bytes, filename: str | None, media_type: str | None,
+            entry: dict[str, Any]) -> DocStatus:
+        """Save an upload under a generated name, catalog it and queue it for indexing."""
+        original = clean_filename(filename)
+        suffix = upload_suffix(original, media_type)
+        check_content(data, suffix)
+        entry = {k: v for k, v in entry.items() if v is not None}
+        entry.setdefault("title", PurePath(original).stem or "Uploaded document")
+        entry["form"] = f"uploaded as {original}" if original else "uploaded"
+        corpus = self.settings.corpus_dir
+        with self._files:
+            corpus.mkdir(parents=True, exist_ok=True)
+            doc = f"upload-{secrets.token_hex(8)}{suffix}"
+            with (corpus / doc).open("xb") as fh:  # "x": never overwrite an existing file
+                fh.write(data)
+            self._write_catalog_entry(doc, entry)
+        log.info("uploaded %s (%d bytes) as %s", original or "(no name)", len(data), doc)
+        self._schedule(doc, "queued")
+        return DocStatus(_entry_info(doc, entry), "queued")
+
+    def remove(self, doc: str) -> None:
+        """Delete a document's file and catalog entry, then rebuild without it."""
+        known = {s.info.doc for s in self.documents() if s.status != "removing"}
+        if doc not in known:
+            raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
+        with self._files:
+            path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
+            if path is not None:
+                path.unlink()
+            self._write_catalog_entry(doc, None)
+        log.info("removed %s", doc)
+        self._schedule(doc, "removing")
+
+    def _write_catalog_entry(self, doc: str, entry: dict[str, Any] | None) -> None:
+        """Set or drop one catalog entry; the catalog file is replaced atomically."""
+        path = self.settings.corpus_dir / CATALOG_FILE
+        read_catalog(self.settings.corpus_dir)  # refuse to rewrite a catalog that is invalid
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        documents = data.setdefault("documents", {})
+        if entry is None:
+            if doc not in documents:
+                return
+            documents.pop(doc)
+        else:
+            documents[doc] = entry
+        tmp = path.with_name(f".{CATALOG_FILE}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    # --- the background build ------------------------------------------------------------
+
+    def _schedule(self, doc: str, state: str) -> None:
+        with self._cond:
+            self._jobs[doc] = (state, None)
+            self._pending = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="indexer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no build is queued or running; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._building, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background thread after the build in progress, if any."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        from .indexer import build_index
+
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closed)
+                if self._closed:
+                    return
+                self._pending, self._building = False, True
+                batch = {d: s for d, (s, _) in self._jobs.items() if s in ("queued", "removing")}
+                for doc, state in batch.items():
+                    if state == "queued":
+                        self._jobs[doc] = ("indexing", None)
+            error = None
+            report = None
+            try:
+                report = build_index(self.settings, self.engine.embedder)
+                self.engine.reload()
+            except AssistantError as exc:
+                error = str(exc)
+            except Exception:  # the worker's top level: one failed build must not end it
+                log.exception("indexing failed")
+                error = "indexing failed with an internal error; see the server log"
+            with self._cond:
+                for doc, state in batch.items():
+                    expected = "indexing" if state == "queued" else state
+                    if self._jobs.get(doc, (None,))[0] != expected:
+                        continue  # removed or re-uploaded meanwhile: a later build settles it
+                    reason = error or (report.failed.get(doc) if report else None)
+                    if reason:
+                        self._jobs[doc] = ("failed", reason)
+                    else:
+                        self._jobs.pop(doc)
+                self._building = False
+                self._cond.notify_all()
+            if error is None and self.on_built is not None:
+                self.on_built()
+
+
+def _entry_info(doc: str, entry: dict[str, Any] | None) -> DocInfo:
+    """Catalog facts for a document that is not in the index (yet)."""
+    entry = entry or {}
+    year = entry.get("year")
+    return DocInfo(
+        doc=doc, title=entry.get("title") or PurePath(doc).stem,
+        language=entry.get("language") or "und", publisher=entry.get("publisher"),
+        year=int(year) if year is not None else None, type=entry.get("type"),
+        region=entry.get("region"), form=entry.get("form"),
+    )
