@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import query_terms, tokens
+from .lexical import fold, query_terms, tokens
 from .store import StoreReader
 from .types import Chunk, Filters, Hit
 
@@ -26,6 +25,7 @@ class FusionParams:
     mode: str = "rrf"  # "rrf" (ranks) or "score" (weighted sum of cosines and scaled BM25)
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
+    balance_languages: bool = True  # dense legs take each document language's best in turn
 
 
 def fts_query(text: str, prefix_min: int) -> str:
@@ -36,16 +36,20 @@ def fts_query(text: str, prefix_min: int) -> str:
     return " OR ".join(parts)
 
 
-def term_coverage(terms: list[str], folded_text: str, prefix_min: int) -> float:
-    """Share of the query terms found in a folded text (long terms match as prefixes)."""
+def term_coverage(terms: list[str], folded_text: str, prefix_min: int,
+                  weights: dict[str, float] | None = None) -> float:
+    """Weighted share of the query terms found in a folded text (long terms match as
+    prefixes); every term weighs 1 when no weights are given."""
     if not terms:
         return 0.0
     words = set(tokens(folded_text))
-    found = 0
+    found = total = 0.0
     for term in terms:
+        weight = 1.0 if weights is None else weights.get(term, 1.0)
+        total += weight
         if term in words or (len(term) >= prefix_min and any(w.startswith(term) for w in words)):
-            found += 1
-    return found / len(terms)
+            found += weight
+    return found / total if total else 0.0
 
 
 def fuse(
@@ -77,40 +81,112 @@ def combine_scores(
     return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
-def _selector(reader: StoreReader, filters: Filters) -> tuple[set[int] | None, object | None]:
-    """Allowed chunk rows and a FAISS sentence-id selector for the filters (None: all)."""
-    if filters.is_empty():
-        return None, None
-    import faiss
+@dataclass(frozen=True)
+class Partition:
+    """Rows a dense leg may return: one language's documents, within the filters."""
 
-    chunk_rows: set[int] = set()
-    sentence_ids: list[np.ndarray] = []
+    chunks: np.ndarray  # chunk rows (int64)
+    sentences: np.ndarray  # sentence rows (int64)
+    whole: bool  # True when this is every row of the index (no selector needed)
+
+
+def partitions(reader: StoreReader, filters: Filters, by_language: bool) -> list[Partition]:
+    """The allowed rows, split by document language when `by_language` is set."""
+    groups: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for doc, info in reader.docs.items():
-        if (
+        if not (
             (filters.type is None or info.type == filters.type)
             and (filters.language is None or info.language == filters.language)
             and (filters.doc is None or doc == filters.doc)
             and (filters.year is None or info.year == filters.year)
             and (filters.region is None or (info.region or "").lower() == filters.region.lower())
         ):
-            c_lo, c_hi, s_lo, s_hi = reader.doc_rows[doc]
-            chunk_rows.update(range(c_lo, c_hi))
-            sentence_ids.append(np.arange(s_lo, s_hi, dtype=np.int64))
-    ids = np.concatenate(sentence_ids) if sentence_ids else np.zeros(0, dtype=np.int64)
-    return chunk_rows, faiss.IDSelectorBatch(ids)
+            continue
+        c_lo, c_hi, s_lo, s_hi = reader.doc_rows[doc]
+        key = info.language if by_language else ""
+        chunk_parts, sentence_parts = groups.setdefault(key, ([], []))
+        chunk_parts.append(np.arange(c_lo, c_hi, dtype=np.int64))
+        sentence_parts.append(np.arange(s_lo, s_hi, dtype=np.int64))
+    total = reader.chunk_index.ntotal  # type: ignore[attr-defined]
+    result = []
+    for chunk_parts, sentence_parts in groups.values():
+        chunks = np.concatenate(chunk_parts)
+        result.append(Partition(chunks, np.concatenate(sentence_parts), len(chunks) == total))
+    return result
 
 
-def _dense(index: object, vector: np.ndarray, depth: int, selector: object | None
+def interleave(rankings: list[list[tuple[int, float]]], depth: int) -> list[int]:
+    """Merge per-partition rankings rank by rank (best score first within a rank).
+
+    Cosines of an English query are higher for English passages than for the Swedish passage
+    that answers it; taking each language's best in turn lets both compete in fusion.
+    """
+    rankings = [standardise(r) for r in rankings]
+    merged = []
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        tier = [r[rank] for r in rankings if rank < len(r)]
+        merged.extend(row for row, _ in sorted(tier, key=lambda item: (-item[1], item[0])))
+    return merged[:depth]
+
+
+def standardise(ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Scores as standard deviations above the ranking's mean: how far a passage stands out
+    among passages of its own language, comparable across languages."""
+    if len(ranking) < 2:
+        return ranking
+    scores = np.array([score for _, score in ranking])
+    spread = float(scores.std()) or 1.0
+    return [(row, (score - float(scores.mean())) / spread) for row, score in ranking]
+
+
+def _dense(index: object, vector: np.ndarray, depth: int, part: Partition, sentences: bool
            ) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    n = min(depth, index.ntotal)  # type: ignore[attr-defined]
+    rows = part.sentences if sentences else part.chunks
+    n = min(depth, len(rows))
     if n == 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-    params = faiss.SearchParameters(sel=selector) if selector is not None else None
+    params = None if part.whole else faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
     scores, ids = index.search(vector[None, :], n, params=params)  # type: ignore[attr-defined]
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
+
+
+def dense_chunks(reader: StoreReader, vector: np.ndarray, parts: list[Partition], depth: int
+                 ) -> list[int]:
+    """Chunk rows by cosine with the query, languages interleaved."""
+    rankings = []
+    for part in parts:
+        scores, ids = _dense(reader.chunk_index, vector, depth, part, sentences=False)
+        rankings.append([(int(i), float(sc)) for sc, i in zip(scores, ids, strict=True)])
+    return interleave(rankings, depth)
+
+
+def dense_sentences(reader: StoreReader, vector: np.ndarray, parts: list[Partition], depth: int
+                    ) -> list[int]:
+    """Chunk rows by their best sentence's cosine with the query, languages interleaved."""
+    rankings = []
+    for part in parts:
+        scores, ids = _dense(reader.sentence_index, vector, depth * 4, part, sentences=True)
+        best: dict[int, float] = {}
+        for score, sid in zip(scores, ids, strict=True):
+            row = int(reader.sentence_chunk[sid])
+            best[row] = max(best.get(row, -1.0), float(score))
+        rankings.append(sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth])
+    return interleave(rankings, depth)
+
+
+def term_weights(reader: StoreReader, terms: list[str], prefix_min: int) -> dict[str, float]:
+    """BM25-style inverse document frequency of each query term over the chunks."""
+    import math
+
+    n = reader.chunk_index.ntotal  # type: ignore[attr-defined]
+    weights = {}
+    for term in terms:
+        df = reader.document_frequency(fts_query(term, prefix_min))
+        weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return weights
 
 
 def search_vector(
@@ -120,30 +196,27 @@ def search_vector(
     """Ranked hits for a query whose embedding is already computed."""
     filters = filters or Filters()
     params = params or FusionParams()
-    allowed, selector = _selector(reader, filters)
-    if allowed is not None and not allowed:
+    parts = partitions(reader, filters, params.balance_languages)
+    if not parts:
         return []
-
-    _, chunk_ids = _dense(reader.chunk_index, vector, params.depth, None if allowed is None
-                          else _chunk_selector(allowed))
-    dense = [int(r) for r in chunk_ids]
-
-    sent_scores, sent_ids = _dense(reader.sentence_index, vector, params.depth * 4, selector)
-    best: dict[int, float] = {}
-    for score, sid in zip(sent_scores, sent_ids, strict=True):
-        row = int(reader.sentence_chunk[sid])
-        best[row] = max(best.get(row, -1.0), float(score))
-    sentence = sorted(best, key=lambda r: (-best[r], r))[: params.depth]
+    allowed = None if len(parts) == 1 and parts[0].whole else set(
+        np.concatenate([p.chunks for p in parts]).tolist())
+    dense = dense_chunks(reader, vector, parts, params.depth)
+    sentence = dense_sentences(reader, vector, parts, params.depth)
 
     # Lexical evidence counts only for passages holding most of the question's content
-    # words: an English question over Swedish text otherwise pulls in whichever English
-    # passage shares one or two common words with it.
+    # words (weighted by rarity): an English question over Swedish text otherwise pulls in
+    # whichever English passage shares one or two common words with it.
     terms = query_terms(query)
+    idf = term_weights(reader, terms, params.prefix_min)
     lexical_hits = reader.lexical(fts_query(query, params.prefix_min), params.depth * 4)
     lexical_hits = [(r, sc) for r, sc in lexical_hits if allowed is None or r in allowed]
     texts = reader.lexical_texts(r for r, _ in lexical_hits)
+    # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.
+    context = {doc: fold(f"{info.title} {info.region or ''}") for doc, info in reader.docs.items()}
+    texts = {r: f"{text} {context[reader.row_doc(r)]}" for r, text in texts.items()}
     lexical = [r for r, _ in lexical_hits
-               if term_coverage(terms, texts[r], params.prefix_min) >= params.min_coverage
+               if term_coverage(terms, texts[r], params.prefix_min, idf) >= params.min_coverage
                ][: params.depth]
     weights = params.weights
     if params.mode == "rrf":
@@ -168,12 +241,6 @@ def search_vector(
             ranks={leg: r[row] for leg, r in ranks.items() if row in r},
         ))
     return hits
-
-
-def _chunk_selector(rows: Iterable[int]) -> object:
-    import faiss
-
-    return faiss.IDSelectorBatch(np.fromiter(rows, dtype=np.int64))
 
 
 def sentence_scores(reader: StoreReader, row: int, vector: np.ndarray) -> np.ndarray:

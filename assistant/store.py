@@ -276,6 +276,10 @@ class StoreReader:
         ):
             self.docs[row[0]] = DocInfo(*row[:8])
             self.doc_rows[row[0]] = (row[8], row[9], row[10], row[11])
+        spans = sorted((lo, doc) for doc, (lo, hi, _, _) in self.doc_rows.items() if hi > lo)
+        self._chunk_starts = np.array([lo for lo, _ in spans], dtype=np.int64)
+        self._chunk_docs = [doc for _, doc in spans]
+        self._df: dict[str, int] = {}
         sentence_chunks = self.db.execute("SELECT chunk_row FROM sentences ORDER BY row")
         self.sentence_chunk = np.array([r[0] for r in sentence_chunks], dtype=np.int64)
 
@@ -303,6 +307,19 @@ class StoreReader:
             "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
             "ORDER BY bm25(lexical) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
+
+    def row_doc(self, row: int) -> str:
+        """The document a chunk row belongs to."""
+        i = int(np.searchsorted(self._chunk_starts, row, side="right")) - 1
+        return self._chunk_docs[i]
+
+    def document_frequency(self, match: str) -> int:
+        """How many chunks an FTS5 match expression finds (cached per expression)."""
+        if match not in self._df:
+            (count,) = self.db.execute(
+                "SELECT count(*) FROM lexical WHERE lexical MATCH ?", (match,)).fetchone()
+            self._df[match] = int(count)
+        return self._df[match]
 
     def lexical_texts(self, rows: Iterable[int]) -> dict[int, str]:
         """The folded text the lexical leg indexed for each chunk row."""
