@@ -41,3 +41,7 @@ class IndexCorruptError(AssistantError):
 
 class EvalFileError(AssistantError):
     """An evaluation file is malformed."""
+
+
+class TermsFileError(AssistantError):
+    """The English–Swedish terms file is malformed."""
