@@ -47,8 +47,8 @@ MAX_NAME_CHARS = 200
 
 def clean_filename(name: str | None) -> str:
     """The last component of an uploaded file name, without control characters; text only."""
-    base = PurePath((name or "").replace("\\", "/")).name
-    return _UNSAFE.sub("", base).strip()[:MAX_NAME_CHARS]
+    base = _UNSAFE.sub("", PurePath((name or "").replace("\\", "/")).name).strip()
+    return base[:MAX_NAME_CHARS] if base.strip(".") else ""
 
 
 def upload_suffix(filename: str, media_type: str | None) -> str:

@@ -1,0 +1,178 @@
+// The chat page: ask, show the answer with numbered citations, open a cited passage with the
+// quoted sentence highlighted; earlier turns go along as history for follow-ups.
+
+import { initLanguage, t } from "./i18n.js";
+import { api, el, append, label, findQuote, marked, fileUrl, placeText } from "./common.js";
+
+const MAX_HISTORY = 10; // turns sent back; the API takes at most 20
+const SNIPPET_CHARS = 280;
+const history = [];
+let lastTrigger = null;
+
+const $ = (id) => document.getElementById(id);
+const form = $("ask-form");
+const question = $("question");
+const askButton = $("ask");
+const status = $("status");
+const conversation = $("conversation");
+const passage = $("passage");
+
+function setStatus(key, vars, isError = false) {
+  status.replaceChildren();
+  status.classList.toggle("error", isError);
+  if (key) append(status, label("span", key, vars));
+}
+
+function busy(on) {
+  askButton.disabled = on;
+  form.setAttribute("aria-busy", on ? "true" : "false");
+  setStatus(on ? "chat.thinking" : null);
+}
+
+/** One paragraph of the answer, with [n] (or [1, 2]) turned into citation buttons. */
+function answerParagraph(text, citations) {
+  const paragraph = el("p");
+  const pattern = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    const numbers = match[1].split(",").map((n) => Number(n.trim()));
+    if (!numbers.every((n) => citations.has(n))) continue; // not a citation: leave as text
+    append(paragraph, text.slice(at, match.index));
+    for (const n of numbers) paragraph.append(citeButton(citations.get(n)));
+    at = match.index + match[0].length;
+  }
+  append(paragraph, text.slice(at));
+  return paragraph;
+}
+
+function citeButton(citation) {
+  const button = el("button", { type: "button", class: "cite" }, `[${citation.n}]`);
+  const vars = { n: citation.n, title: citation.title };
+  button.dataset.i18nLabel = "cite.label";
+  button.dataset.i18nArgs = JSON.stringify(vars);
+  button.setAttribute("aria-label", t("cite.label", vars));
+  button.addEventListener("click", () => openPassage(citation, button));
+  return button;
+}
+
+function sourceItem(citation) {
+  const button = el("button", { type: "button", class: "source" },
+    `[${citation.n}] `, el("span", { class: "source-title" }, citation.title));
+  const place = placeText(citation);
+  if (place) append(button, el("span", { class: "meta" }, ` — ${place}`));
+  button.addEventListener("click", () => openPassage(citation, button));
+  return el("li", {}, button);
+}
+
+function closestItem(hit) {
+  const button = el("button", { type: "button", class: "source" },
+    el("span", { class: "source-title" }, hit.title));
+  const place = placeText(hit);
+  if (place) append(button, el("span", { class: "meta" }, ` — ${place}`));
+  button.addEventListener("click", () => openPassage(hit, button));
+  const text = hit.text.length > SNIPPET_CHARS ? hit.text.slice(0, SNIPPET_CHARS) + "…" : hit.text;
+  return el("li", {}, button, el("p", { class: "snippet" }, text));
+}
+
+function renderTurn(asked, answer) {
+  const turn = el("article", { class: "turn" });
+  turn.append(el("p", { class: "q" }, label("span", "chat.you", undefined, { class: "who" }),
+    el("span", { class: "q-text" }, asked)));
+  const box = el("div", { class: answer.abstained ? "a abstained" : "a" });
+  box.append(label("span", "chat.assistant", undefined, { class: "who" }));
+  const citations = new Map(answer.citations.map((c) => [c.n, c]));
+  const body = el("div", { class: "answer-text" });
+  for (const part of answer.answer.split(/\n{2,}/)) body.append(answerParagraph(part, citations));
+  box.append(body);
+  if (answer.resolved_question && answer.resolved_question !== answer.question) {
+    box.append(label("p", "chat.resolved", { q: answer.resolved_question }, { class: "note" }));
+  }
+  if (answer.citations.length) {
+    box.append(label("h3", "chat.sources"),
+      el("ol", { class: "sources" }, answer.citations.map(sourceItem)));
+  }
+  if (answer.abstained && answer.closest.length) {
+    box.append(label("h3", "chat.closest"),
+      el("ol", { class: "closest" }, answer.closest.map(closestItem)));
+  }
+  turn.append(box);
+  conversation.append(turn);
+  turn.scrollIntoView({ block: "nearest" });
+}
+
+/** Show a passage (a citation, or a hit from `closest`) with its quote highlighted. */
+function openPassage(item, trigger) {
+  lastTrigger = trigger;
+  const quote = item.quote || (item.highlights && item.highlights[0]) || "";
+  const heading = $("passage-heading");
+  heading.replaceChildren(label("span", "passage.heading"), item.n ? ` [${item.n}]` : "");
+  $("passage-title").textContent = item.title;
+  $("passage-section").textContent = item.section || "—";
+  $("passage-page").textContent = item.page ?? "—";
+  const range = findQuote(item.text, quote);
+  $("passage-text").replaceChildren(marked(item.text, range ? [range] : []));
+  $("passage-note").hidden = Boolean(range) || !quote;
+  const link = $("passage-link");
+  link.href = fileUrl(item.doc, item.page);
+  const key = item.page ? "passage.openPage" : "passage.open";
+  link.replaceChildren(label("span", key, item.page ? { page: item.page } : undefined));
+  passage.hidden = false;
+  heading.focus();
+  const mark = passage.querySelector("mark");
+  if (mark) mark.scrollIntoView({ block: "nearest" });
+}
+
+function closePassage() {
+  passage.hidden = true;
+  if (lastTrigger) lastTrigger.focus();
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const text = question.value.trim();
+  if (!text) {
+    setStatus("chat.empty", undefined, true);
+    question.focus();
+    return;
+  }
+  busy(true);
+  try {
+    const answer = await api("/api/ask", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ question: text, history: history.slice(-MAX_HISTORY) }),
+    });
+    busy(false);
+    renderTurn(text, answer);
+    history.push({ question: text, answer: answer.answer });
+    question.value = "";
+  } catch (error) {
+    busy(false);
+    setStatus("error.generic", { message: error.message }, true);
+  }
+  question.focus();
+}
+
+function newConversation() {
+  history.length = 0;
+  for (const turn of conversation.querySelectorAll(".turn")) turn.remove();
+  passage.hidden = true;
+  setStatus(null);
+  question.value = "";
+  question.focus();
+}
+
+form.addEventListener("submit", ask);
+question.addEventListener("keydown", (event) => {
+  // Enter asks; Shift+Enter makes a new line.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+$("new-chat").addEventListener("click", newConversation);
+$("passage-close").addEventListener("click", closePassage);
+passage.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closePassage();
+});
+initLanguage();
