@@ -78,9 +78,12 @@ function formParams() {
   return params;
 }
 
+/** The passage with the query's words marked; with none of them in it (a cross-lingual or
+ * purely semantic match), the best-matching sentences are marked instead. */
 function snippet(hit, query) {
-  const ranges = (hit.highlights || []).map((h) => findQuote(hit.text, h)).filter(Boolean);
-  return marked(hit.text, ranges.length ? ranges : wordRanges(hit.text, query));
+  const words = wordRanges(hit.text, query);
+  if (words.length) return marked(hit.text, words);
+  return marked(hit.text, (hit.highlights || []).map((h) => findQuote(hit.text, h)));
 }
 
 function renderHit(hit, query) {

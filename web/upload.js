@@ -35,8 +35,7 @@ function row(doc) {
   remove.disabled = doc.status === "removing";
   remove.addEventListener("click", () => removeDocument(doc));
   return el("tr", { dataset: { doc: doc.id } },
-    el("th", { scope: "row" }, doc.title),
-    el("td", {}, el("code", {}, doc.id)),
+    el("th", { scope: "row" }, doc.title, el("br"), el("code", {}, doc.id)),
     el("td", {}, label("span", `status.${doc.status}`, undefined,
       { class: `state state-${doc.status}`, dataset: { status: doc.status } })),
     el("td", {}, doc.pages ?? "—"),
