@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from .answer import compose, question_language, refusal, resolve
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import AssistantError, IndexMismatchError
-from .search import FusionParams, search_vector
+from .evidence import abstain, gather_evidence
+from .search import FusionParams, dense_query, hit_sentence_scores, search_vector
 from .store import StoreReader, open_generation
-from .types import Filters, Hit
+from .types import Answer, Filters, Hit, Turn
+
+ASK_PASSAGES = 8  # passages an answer may quote from; the rest of them are shown as closest
 
 
 def configure_threads(settings: Settings) -> None:
@@ -67,9 +71,25 @@ class Engine:
                filters: Filters | None = None) -> list[list[Hit]]:
         """Ranked hits for each query; the queries are embedded in one batch."""
         reader = self.reader
-        vectors = self.embedder.queries(list(queries))
+        vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
         return [search_vector(reader, q, v, k, filters, self.params)
                 for q, v in zip(queries, vectors, strict=True)]
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """A short answer quoted from the documents with citations, or a refusal that shows
+        the closest passages (see assistant/answer.py)."""
+        resolved = resolve(question, history)
+        language = question_language(question)
+        reader = self.reader
+        vector = self.embedder.queries([dense_query(resolved, self.params)])[0]
+        hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params)
+        if not hits:
+            return refusal(question, resolved, language, hits)
+        similarities = hit_sentence_scores(reader, hits, vector)
+        evidence = gather_evidence(reader, resolved, hits, similarities, self.params)
+        if abstain(evidence):
+            return refusal(question, resolved, language, hits)
+        return compose(question, resolved, language, hits, similarities)
 
     def reload(self) -> None:
         """Serve the index folder's current generation (after a rebuild).

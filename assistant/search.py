@@ -25,7 +25,18 @@ class FusionParams:
     mode: str = "rrf"  # "rrf" (ranks) or "score" (weighted sum of cosines and scaled BM25)
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
+    expand_terms: bool = True  # lexical leg also looks for the other language's domain terms
     balance_languages: bool = True  # dense legs take each document language's best in turn
+
+
+def dense_query(text: str, params: FusionParams) -> str:
+    """What the dense legs embed: the question, plus the other language's names of the domain
+    terms it mentions when `params.expand_terms` is set (e5 reads the mixed text well)."""
+    if not params.expand_terms:
+        return text
+    from .terms import expand_query
+
+    return expand_query(text)
 
 
 def fts_query(text: str, prefix_min: int) -> str:
@@ -177,6 +188,74 @@ def dense_sentences(reader: StoreReader, vector: np.ndarray, parts: list[Partiti
     return interleave(rankings, depth)
 
 
+@dataclass(frozen=True)
+class Concept:
+    """A thing the question asks about: a query word, or a domain term with its translations.
+
+    A passage covers the concept when it holds all the words of any one of its forms.
+    """
+
+    forms: tuple[tuple[str, ...], ...]  # folded content words of each form
+    weight: float
+    present: bool  # some form occurs in the corpus at all (else no passage can cover it)
+
+
+def query_concepts(reader: StoreReader, query: str, params: FusionParams) -> list[Concept]:
+    """The question's concepts with rarity weights; domain terms bring their other-language
+    forms when `params.expand_terms` is set (assistant/data/terms.tsv)."""
+    from .terms import expansions
+
+    terms = query_terms(query)
+    weights = term_weights(reader, terms, params.prefix_min)
+    concepts: list[Concept] = []
+    claimed: set[str] = set()
+    if params.expand_terms:
+        for expansion in expansions(query):
+            own = tuple(t for t in query_terms(expansion.matched) if t in weights)
+            if not own or claimed.issuperset(own):
+                continue
+            claimed.update(own)
+            others = tuple(f for f in (tuple(query_terms(t)) for t in expansion.targets) if f)
+            forms = (own, *others)
+            concepts.append(Concept(forms, max(weights[t] for t in own), _present(reader, forms,
+                                                                               params)))
+    concepts.extend(Concept(((t,),), weights[t], _present(reader, ((t,),), params))
+                    for t in terms if t not in claimed)
+    return concepts
+
+
+def _present(reader: StoreReader, forms: tuple[tuple[str, ...], ...], params: FusionParams
+             ) -> bool:
+    return any(all(reader.document_frequency(fts_query(w, params.prefix_min)) for w in form)
+               for form in forms)
+
+
+def concept_fts_query(concepts: list[Concept], prefix_min: int) -> str:
+    """An FTS5 OR-query over every word of every form of the concepts."""
+    words = dict.fromkeys(w for c in concepts for form in c.forms for w in form)
+    return " OR ".join(f'"{w}"*' if len(w) >= prefix_min else f'"{w}"' for w in words)
+
+
+def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int) -> float:
+    """Weighted share of the concepts a folded text covers (long words match as prefixes).
+
+    Concepts the corpus lacks altogether are left out: no passage can hold them, so they
+    cannot tell passages apart (they matter for refusing, see assistant/evidence.py).
+    """
+    concepts = [c for c in concepts if c.present]
+    total = sum(c.weight for c in concepts)
+    if not total:
+        return 0.0
+    words = set(tokens(folded_text))
+
+    def has(word: str) -> bool:
+        return word in words or (len(word) >= prefix_min
+                                 and any(w.startswith(word) for w in words))
+
+    found = sum(c.weight for c in concepts if any(all(map(has, form)) for form in c.forms))
+    return found / total
+
+
 def term_weights(reader: StoreReader, terms: list[str], prefix_min: int) -> dict[str, float]:
     """BM25-style inverse document frequency of each query term over the chunks."""
     import math
@@ -207,16 +286,16 @@ def search_vector(
     # Lexical evidence counts only for passages holding most of the question's content
     # words (weighted by rarity): an English question over Swedish text otherwise pulls in
     # whichever English passage shares one or two common words with it.
-    terms = query_terms(query)
-    idf = term_weights(reader, terms, params.prefix_min)
-    lexical_hits = reader.lexical(fts_query(query, params.prefix_min), params.depth * 4)
+    concepts = query_concepts(reader, query, params)
+    lexical_hits = reader.lexical(concept_fts_query(concepts, params.prefix_min),
+                                  params.depth * 4)
     lexical_hits = [(r, sc) for r, sc in lexical_hits if allowed is None or r in allowed]
     texts = reader.lexical_texts(r for r, _ in lexical_hits)
     # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.
     context = {doc: fold(f"{info.title} {info.region or ''}") for doc, info in reader.docs.items()}
     texts = {r: f"{text} {context[reader.row_doc(r)]}" for r, text in texts.items()}
     lexical = [r for r, _ in lexical_hits
-               if term_coverage(terms, texts[r], params.prefix_min, idf) >= params.min_coverage
+               if concept_coverage(concepts, texts[r], params.prefix_min) >= params.min_coverage
                ][: params.depth]
     weights = params.weights
     if params.mode == "rrf":
@@ -251,6 +330,12 @@ def sentence_scores(reader: StoreReader, row: int, vector: np.ndarray) -> np.nda
         return np.zeros(0, dtype=np.float32)
     vectors = reader.sentence_index.reconstruct_n(int(lo), int(hi - lo))  # type: ignore[attr-defined]
     return np.asarray(vectors @ vector, dtype=np.float32)
+
+
+def hit_sentence_scores(reader: StoreReader, hits: list[Hit], vector: np.ndarray
+                        ) -> list[np.ndarray]:
+    """Cosine of the query with each sentence of each hit's chunk."""
+    return [sentence_scores(reader, reader.chunk_row(h.chunk), vector) for h in hits]
 
 
 def _highlights(

@@ -9,19 +9,26 @@ Layout of the index folder::
         chunks.faiss     inner-product index over chunk vectors; id = chunk row
         sentences.faiss  inner-product index over sentence vectors; id = sentence row
 
-A build writes ``gen-N.tmp/``, fsyncs it, renames it to ``gen-N`` and only then points
-CURRENT at it, so an interrupted build leaves the previous generation serving. The
-current generation and the one before it are kept; older ones are removed.
+A build writes ``gen-N.tmp/``, fsyncs its files and the folder, renames it to ``gen-N``,
+fsyncs the index folder, and only then points CURRENT at it (write, fsync, rename, fsync), so
+an interrupted build leaves the previous generation serving. Retention (`prune_generations`):
+the current generation is kept, and of the older ones only the newest that verifies and holds
+no document missing from the current one (the fallback); the rest are removed. So a build
+that removes a document leaves no copy of it in an older generation. Builds take an
+exclusive lock on ``LOCK`` so that two never write at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +45,8 @@ MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 CHUNK_VECTORS = "chunks.faiss"
 SENTENCE_VECTORS = "sentences.faiss"
-KEEP_GENERATIONS = 2
+LOCK = "LOCK"
+_GENERATION_NAME = re.compile(r"gen-\d{6}")
 REBUILD_HINT = "run `assistant index` to rebuild it"
 
 _SCHEMA = """
@@ -101,31 +109,50 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's build lock (waits for a build in another process or thread)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if the process dies
+        yield
+    finally:
+        os.close(fd)
+
+
 def generations(index_dir: Path) -> list[Path]:
     """Completed generation folders, oldest first."""
     if not index_dir.is_dir():
         return []
-    return sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and not p.suffix)
+    return sorted(p for p in index_dir.glob("gen-*")
+                  if p.is_dir() and _GENERATION_NAME.fullmatch(p.name))
 
 
 def current_generation(index_dir: Path) -> Path | None:
-    """The generation CURRENT points at, if any."""
+    """The generation CURRENT points at, if any (a damaged pointer counts as none)."""
     pointer = index_dir / CURRENT
-    if not pointer.exists():
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    return index_dir / name if name else None
+    return index_dir / name if _GENERATION_NAME.fullmatch(name) else None
 
 
 def write_generation(
     index_dir: Path, documents: Iterable[StoredDocument], manifest: dict[str, Any], dim: int
 ) -> Path:
-    """Write a complete new generation and switch CURRENT to it; returns its folder."""
+    """Write a complete new generation and switch CURRENT to it; returns its folder.
+
+    Call `prune_generations` afterwards (under the build lock) to apply the retention rule.
+    """
     import faiss
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    for stale in index_dir.glob("gen-*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+    if not index_dir.exists():
+        index_dir.mkdir(parents=True)
+        _fsync_dir(index_dir.parent)
+    for stale in [*index_dir.glob("gen-*.tmp"), *index_dir.glob("gen-*.old")]:
+        shutil.rmtree(stale, ignore_errors=True)  # left by a build that was interrupted
     existing = generations(index_dir)
     number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
     name = f"gen-{number:06d}"
@@ -189,7 +216,6 @@ def write_generation(
     tmp.rename(final)
     _fsync_dir(index_dir)
     _point_current(index_dir, name)
-    _remove_old(index_dir, keep=final)
     return final
 
 
@@ -201,11 +227,39 @@ def _point_current(index_dir: Path, name: str) -> None:
     _fsync_dir(index_dir)
 
 
-def _remove_old(index_dir: Path, keep: Path) -> None:
-    """Keep the new generation and the one before it; remove older ones."""
-    done = [g for g in generations(index_dir) if g != keep]
-    for old in done[: max(0, len(done) - (KEEP_GENERATIONS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+def prune_generations(index_dir: Path) -> list[str]:
+    """Apply the retention rule (see the module docstring); returns the removed generations."""
+    current = current_generation(index_dir)
+    if current is None or not current.is_dir():
+        return []
+    try:
+        manifest = read_manifest(current)
+        allowed: set[str] | None = set(manifest.get("documents", {})) | set(
+            manifest.get("failed") or {})
+    except IndexCorruptError:
+        allowed = None  # cannot tell what the current one holds: keep the best fallback
+    fallback = None
+    for older in reversed([g for g in generations(index_dir) if g.name < current.name]):
+        try:
+            held = set(verify_generation(older).get("documents", {}))
+        except IndexCorruptError:
+            continue
+        if allowed is None or held <= allowed:
+            fallback = older
+            break
+    removed = []
+    for generation in generations(index_dir):
+        if generation in (current, fallback):
+            continue
+        # renamed first, so a removal cut short never leaves a half-deleted generation
+        doomed = generation.with_name(generation.name + ".old")
+        generation.rename(doomed)
+        removed.append(generation.name)
+    if removed:
+        _fsync_dir(index_dir)
+    for doomed in index_dir.glob("gen-*.old"):
+        shutil.rmtree(doomed, ignore_errors=True)
+    return removed
 
 
 def read_manifest(generation: Path) -> dict[str, Any]:
@@ -307,6 +361,10 @@ class StoreReader:
             "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
             "ORDER BY bm25(lexical) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
+
+    def chunk_row(self, chunk: Chunk) -> int:
+        """The row of a chunk (a document's chunks are stored in ordinal order)."""
+        return self.doc_rows[chunk.doc][0] + chunk.ordinal
 
     def row_doc(self, row: int) -> str:
         """The document a chunk row belongs to."""

@@ -109,3 +109,37 @@ class DocStatus:
     chunks: int = 0
     problems: tuple[str, ...] = ()  # per-page warnings, e.g. "page 3: no text extracted"
     error: str | None = None  # why indexing failed
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier exchange of a conversation: what was asked and what was answered."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence (or run of sentences) of a retrieved chunk, numbered as in the answer."""
+
+    n: int
+    hit: Hit
+    quote: str  # verbatim from the chunk text, whitespace collapsed
+    start: int  # character span of the quote within the chunk text
+    end: int
+    page: int | None  # page and section of the quoted sentence itself
+    section: Section
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: a short quoted answer with its citations, or an honest refusal."""
+
+    question: str
+    resolved_question: str  # the question as searched, with follow-ups resolved
+    language: str  # "sv" or "en": the language the answer is written in
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    closest: tuple[Hit, ...] = ()
