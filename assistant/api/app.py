@@ -50,7 +50,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api.include_router(_ask_router())
     api.include_router(documents.router)
 
-    @api.get("/health", summary="Liveness and readiness", tags=["health"])
+    @api.get("/health", summary="Liveness and readiness", tags=["health"], operation_id="health")
     def health(request: Request) -> dict[str, Any]:
         """`status` ok while the server runs; `ready` once the index and model are loaded."""
         error = request.app.state.ready_error

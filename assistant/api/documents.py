@@ -32,14 +32,15 @@ DocType = Literal["strategy", "report", "service"]
 assert set(DocType.__args__) == set(DOC_TYPES)  # type: ignore[attr-defined]
 
 
-@router.get("", response_model=DocumentList, summary="The catalog with indexing states")
+@router.get("", response_model=DocumentList, summary="The catalog with indexing states",
+            operation_id="list_documents")
 def list_documents(library: LibraryDep) -> dict[str, Any]:
     """Every document with its facts, pages, chunks, indexing state and per-page problems."""
     return {"documents": [document_json(d) for d in library.documents()]}
 
 
 @router.get("/{doc:path}/file", summary="The original file", responses=_ERRORS,
-            response_class=FileResponse)
+            response_class=FileResponse, operation_id="document_file")
 def document_file(doc: str, library: LibraryDep) -> FileResponse:
     """The document as uploaded, with its media type (open a PDF at `#page=N`)."""
     path = library.path(doc)
@@ -51,7 +52,7 @@ def document_file(doc: str, library: LibraryDep) -> FileResponse:
 
 
 @router.get("/{doc:path}", response_model=DocumentOut, summary="One catalog entry",
-            responses=_ERRORS)
+            responses=_ERRORS, operation_id="get_document")
 def get_document(doc: str, library: LibraryDep) -> dict[str, Any]:
     """A document's facts, indexing state and per-page problems."""
     return document_json(library.document(doc))
@@ -59,7 +60,7 @@ def get_document(doc: str, library: LibraryDep) -> dict[str, Any]:
 
 @router.post(
     "", status_code=202, response_model=DocumentOut, summary="Upload a document",
-    dependencies=[KeyRequired],
+    dependencies=[KeyRequired], operation_id="upload_document",
     responses={**_WRITE_ERRORS,
                400: {"model": ErrorResponse, "description": "empty or unreadable upload"},
                413: {"model": ErrorResponse, "description": "the upload is too large"},
@@ -93,6 +94,7 @@ async def upload_document(
 
 @router.delete("/{doc:path}", status_code=202, response_model=Removal,
                summary="Remove a document", dependencies=[KeyRequired],
+               operation_id="delete_document",
                responses={**_WRITE_ERRORS, **_ERRORS})
 def delete_document(doc: str, library: LibraryDep) -> dict[str, Any]:
     """Delete the file and rebuild the index without it, in the background."""
