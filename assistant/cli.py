@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -11,7 +12,10 @@ from pathlib import Path
 
 from .config import Settings, load_settings
 from .errors import AssistantError
+from .personal import PersonalNumberFilter
 from .types import Filters
+
+log = logging.getLogger("assistant")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -74,6 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
     _add_common(p)
     return parser
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at the configured level, with personal numbers masked in every record."""
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(PersonalNumberFilter())
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+
+
+def uvicorn_log_config() -> dict[str, object]:
+    """uvicorn's own logging set-up, with the personal-number filter on each of its handlers."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"personal_numbers": {"()": PersonalNumberFilter}}
+    for handler in config["handlers"].values():
+        handler["filters"] = [*handler.get("filters", []), "personal_numbers"]
+    return config
 
 
 def cmd_index(settings: Settings) -> int:
@@ -167,7 +204,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not generations(settings.index_dir):
         print("no index yet: building it from the corpus first", file=sys.stderr)
         cmd_index(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                log_config=uvicorn_log_config())
     return 0
 
 
@@ -176,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
+        configure_logging(settings)
+        log.debug("command %s with %r", args.command, vars(args))
         from .engine import configure_threads
 
         configure_threads(settings)

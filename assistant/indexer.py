@@ -30,7 +30,7 @@ from .store import (
     prune_generations,
     write_generation,
 )
-from .types import Chunk, DocInfo
+from .types import Chunk, DocInfo, Document
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _embed_document(
         settings.chunk_overlap_sentences,
     )
     if not chunks:
-        raise IngestError(_no_text(name, document.pages))
+        raise IngestError(_no_text(document))
     log.debug("parsed %s: title %r, %d blocks, %d chunks", name, info.title,
               len(document.blocks), len(chunks))
     sentences = [sentence_text(info, c, i) for c in chunks for i in range(len(c.sentences))]
@@ -134,12 +134,15 @@ def _mask_info(info: DocInfo) -> DocInfo:
                       if isinstance(v := getattr(info, k), str)})
 
 
-def _no_text(name: str, pages: int | None) -> str:
-    """Why a document gave no passages: an empty file, or pages without a text layer."""
-    if pages:
+def _no_text(document: Document) -> str:
+    """Why a document gave no passages: an empty file, pages without a text layer, damage."""
+    name, pages, problems = document.doc, document.pages, document.problems
+    if pages and sum("no text extracted" in p for p in problems) == pages:
         return (f"{name}: no text extracted from any of its {pages} page(s) — a scan without "
                 f"a text layer? Run OCR on it first")
-    return f"{name}: no text found in the file"
+    where = f"any of its {pages} page(s)" if pages else "the file"
+    details = f" ({'; '.join(problems[:2])})" if problems else ""
+    return f"{name}: no usable text found in {where}{details}"
 
 
 def _embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:

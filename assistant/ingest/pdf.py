@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
@@ -14,6 +17,32 @@ from assistant.types import Document
 
 # pypdf reports damage in a file's structure with its own errors, but also with these.
 _DAMAGE = (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
+MAX_REPAIR_NOTES = 3
+
+
+class _Notes(logging.Handler):
+    """Collects the distinct warnings pypdf logs while it works around damage in a file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.notes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        note = record.getMessage().strip()
+        if note and note not in self.notes and len(self.notes) < MAX_REPAIR_NOTES:
+            self.notes.append(note)
+
+
+@contextmanager
+def _repair_notes() -> Iterator[list[str]]:
+    """The damage pypdf repaired (a broken xref table, wrong offsets) while the block ran."""
+    handler = _Notes()
+    logger = logging.getLogger("pypdf")
+    logger.addHandler(handler)
+    try:
+        yield handler.notes
+    finally:
+        logger.removeHandler(handler)
 
 
 def _open(data: bytes, doc: str) -> PdfReader:
@@ -35,18 +64,20 @@ def _open(data: bytes, doc: str) -> PdfReader:
 
 def page_texts(data: bytes, doc: str) -> tuple[list[str], list[str]]:
     """The text of each page (empty where none) and the problems met extracting it."""
-    reader = _open(data, doc)
     texts, problems = [], []
-    for number, page in enumerate(reader.pages, start=1):
-        try:
-            text = clean_chars(page.extract_text() or "")
-        except _DAMAGE as exc:
-            problems.append(f"page {number}: text extraction failed ({exc})")
-            texts.append("")
-            continue
-        if not text.strip():
-            problems.append(f"page {number}: no text extracted — scanned?")
-        texts.append(text)
+    with _repair_notes() as notes:
+        reader = _open(data, doc)
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                text = clean_chars(page.extract_text() or "")
+            except _DAMAGE as exc:
+                problems.append(f"page {number}: text extraction failed ({exc})")
+                texts.append("")
+                continue
+            if not text.strip():
+                problems.append(f"page {number}: no text extracted — scanned?")
+            texts.append(text)
+    problems += [f"damaged PDF, read anyway: {note}" for note in notes]
     return texts, problems
 
 
