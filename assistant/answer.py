@@ -15,6 +15,7 @@ import numpy as np
 
 from .catalog import detect_language
 from .lexical import fold
+from .terms import expansions, gloss_text
 from .types import Answer, Citation, Hit, Turn
 
 # Cue words that settle a question's language when langdetect has too little text to go on.
@@ -33,10 +34,11 @@ _DATE = re.compile(
     r"augusti|september|oktober|november|december|january|february|march|may|june|july|"
     r"august|october)\b", re.IGNORECASE)
 _NUMBER = re.compile(
-    r"\d|\b(en|ett|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|hälften|femtedel|"
+    r"\d|\b(två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|hälften|femtedel|"
     r"tredjedel|fjärdedel|one|two|three|four|five|six|seven|eight|nine|ten|half|third|"
     r"quarter|fifth)\b", re.IGNORECASE)
-# Words that name who does something, beyond capitalised names.
+ACTOR_KINDS = frozenset({"authority", "body", "unit", "role"})  # term kinds that name actors
+# Words that name who does something, beyond capitalised names and actor terms.
 _ACTOR = re.compile(
     r"\b(kommun\w*|region\w*|länsstyrelse\w*|staten|statens|myndighet\w*|regering\w*|"
     r"municipalit\w*|agency|agencies|board|boards|government|authorit\w*|county|counties|"
@@ -47,7 +49,9 @@ def question_language(text: str) -> str:
     """"sv" or "en" for a question: cue words first (reliable for short questions), then
     langdetect; Swedish when neither can tell (the corpus and its users are mostly Swedish)."""
     words = re.findall(r"\w+", text.lower())
-    sv = sum(w in _SV_CUES for w in words) + 2 * bool(re.search(r"[åäö]", text.lower()))
+    # å/ä/ö in ordinary words point to Swedish; in names ("What is Växjömentor?") they do not.
+    common = " ".join(w for w in re.findall(r"\w+", text) if not w[:1].isupper())
+    sv = sum(w in _SV_CUES for w in words) + 2 * bool(re.search(r"[åäö]", common))
     en = sum(w in _EN_CUES for w in words)
     if sv != en and max(sv, en) >= 2:
         return "sv" if sv > en else "en"
@@ -80,7 +84,8 @@ def satisfies(kind: str, sentence: str) -> bool:
     """Does a sentence hold what the question kind asks for (an actor, a date, a number)?"""
     if kind == "who":
         names = [w for w in re.findall(r"\w+", sentence)[1:] if w[:1].isupper()]
-        return bool(names) or bool(_ACTOR.search(sentence))
+        return bool(names) or bool(_ACTOR.search(sentence)) or any(
+            e.term.kind in ACTOR_KINDS for e in expansions(sentence))
     if kind == "when":
         return bool(_DATE.search(sentence))
     if kind == "count":
@@ -93,26 +98,34 @@ def satisfies(kind: str, sentence: str) -> bool:
 _FOLLOW_START = re.compile(
     r"^(och|men|samt|än|and|but|also|what about|how about|and what about|hur är det med|"
     r"vad gäller|vad sägs om|same for|samma för)\b", re.IGNORECASE)
-_BACK_REFERENCE = re.compile(
-    r"\b(den|det|dem|denna|detta|dessa|där|dit|dess|deras|it|its|they|them|their|that|this|"
-    r"those|these|there|he|she|his|her)\b", re.IGNORECASE)
+# Pronouns that point back at an earlier turn. "det", "den" and "this" also serve as dummy
+# subjects and articles ("finns det", "den regionala strategin"), so they count only at the end.
+_BACK_REFERENCE = re.compile(r"\b(it|its|they|them|their|those|dess|deras)\b", re.IGNORECASE)
+_BACK_REFERENCE_END = re.compile(
+    r"\b(den|det|dem|denna|detta|dessa|this|that|these)"
+    r"(\s+(till|om|med|för|på|av|i|ut|från|över|for|about|of|on|in))?\W*$", re.IGNORECASE)
 _WHAT_ABOUT = re.compile(
-    r"^(?:and |och )?(?:what about|how about|hur är det med|vad gäller|vad sägs om|och|and)\s+"
-    r"(?P<rest>.+?)\s*\??$", re.IGNORECASE)
+    r"^(?:and |och |men |but )?(?:what about|how about|hur är det med|vad gäller|vad sägs om|"
+    r"och|and|men|but)\s+(?P<rest>.+?)\s*\??$", re.IGNORECASE)
+_QUESTION_WORD = re.compile(
+    r"\b(who|what|where|when|how|why|which|vem|vad|var|vart|när|hur|varför|vilken|vilket|"
+    r"vilka)\b", re.IGNORECASE)
 
 
 def is_follow_up(question: str) -> bool:
-    """Does a question lean on the conversation (opens with "and"/"what about", refers back,
-    or has almost no content words of its own)?"""
+    """Does a question lean on the conversation (opens with "and"/"what about", refers back
+    with a pronoun, or has no content words of its own)?"""
     content = [w for w in re.findall(r"\w+", question.lower())
                if w not in _SV_CUES and w not in _EN_CUES and len(w) > 2]
     return bool(_FOLLOW_START.match(question.strip()) or _BACK_REFERENCE.search(question)
-                or len(content) <= 1)
+                or _BACK_REFERENCE_END.search(question) or not content)
 
 
-def _names(text: str) -> list[str]:
-    """Capitalised words after the first: place and organisation names in a question."""
-    return [w for w in re.findall(r"\w+", text)[1:] if w[:1].isupper()]
+def _names(text: str, skip_first: bool = True) -> list[str]:
+    """Capitalised words (after the first, which any sentence capitalises): place and
+    organisation names in a question."""
+    words = re.findall(r"\w+", text)
+    return [w for w in words[1 if skip_first else 0:] if w[:1].isupper()]
 
 
 def resolve(question: str, history: Sequence[Turn]) -> str:
@@ -127,8 +140,8 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
         return question
     previous = resolve(history[-1].question, history[:-1])
     about = _WHAT_ABOUT.match(question)
-    if about:
-        new_names, old_names = _names(" " + about["rest"]), _names(previous)
+    if about and not _QUESTION_WORD.search(about["rest"]):
+        new_names, old_names = _names(about["rest"], skip_first=False), _names(previous)
         if new_names and old_names:
             swapped = previous
             for old in dict.fromkeys(old_names):
@@ -149,7 +162,6 @@ class Candidate:
 
     hit_rank: int  # 0-based rank of its chunk in the hits
     index: int  # sentence number within the chunk
-    similarity: float  # cosine with the question (standardised within its document language)
     score: float
 
 
@@ -157,39 +169,45 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_fragment(text: str) -> bool:
-    """Headings, list labels and other pieces too short to answer on their own."""
-    return len(text.split()) < 4 or text.rstrip().endswith(":")
+def is_heading(hit: Hit, index: int) -> bool:
+    """Is sentence `index` of a hit's chunk one of its section headings?"""
+    text = _clean(hit.chunk.sentence_texts()[index])
+    sections = (*hit.chunk.section, *hit.chunk.sentences[index].section)
+    return any(text == _clean(heading) for heading in sections)
 
 
-def score_candidates(hits: Sequence[Hit], similarities: Sequence[np.ndarray], kind: str,
-                     top: int = 5) -> list[Candidate]:
-    """Score every sentence of the top hits: similarity to the question, standardised among the
-    candidates of the same document language (so an English question's Swedish answer can
-    compete), plus the chunk's retrieval rank, what the question kind asks for, and a penalty
-    for fragments."""
-    rows: list[tuple[int, int, float, str, str]] = []
-    for rank, (hit, sims) in enumerate(zip(hits[:top], similarities[:top], strict=False)):
-        texts = hit.chunk.sentence_texts()
-        for i, sim in enumerate(sims):
-            rows.append((rank, i, float(sim), hit.info.language, texts[i]))
-    by_language: dict[str, list[float]] = {}
-    for _, _, sim, language, _ in rows:
-        by_language.setdefault(language, []).append(sim)
-    stats = {lang: (float(np.mean(v)), float(np.std(v)) or 1.0) for lang, v in by_language.items()}
+def is_fragment(text: str) -> bool:
+    """List labels, captions and other pieces too short to answer on their own."""
+    text = text.strip()
+    return len(text.split()) < 4 or text.endswith(":") or (
+        len(text.split()) < 9 and not text.endswith((".", "!", "?", ")")))
+
+
+# Weights of the sentence score, measured on the dev questions with bench/ask.py.
+SUPPORT_WEIGHT = 0.1  # share of the question's concepts in the sentence (0..1)
+LEAD_RANK_PENALTY = 0.02  # a lower-ranked passage leads only if its sentence is this much better
+LEAD_POOL = 3  # passages whose sentences may lead the answer
+
+
+def sentence_candidates(hit: Hit, rank: int, similarities: np.ndarray, support: np.ndarray,
+                        kind: str) -> list[Candidate]:
+    """A chunk's sentences scored as answers: similarity to the question and share of its
+    concepts, plus what the question kind asks for (an actor, a date, a number), minus
+    headings and fragments."""
+    texts = hit.chunk.sentence_texts()
     candidates = []
-    for rank, i, sim, language, text in rows:
-        mean, spread = stats[language]
-        z = (sim - mean) / spread
-        score = z - 0.35 * rank
-        if kind == "list" and text.rstrip().endswith(":"):
-            score += 0.5
-        elif _is_fragment(text):
-            score -= 1.5
-        if not satisfies(kind, text):
-            score -= 1.0
-        candidates.append(Candidate(rank, i, z, score))
-    return sorted(candidates, key=lambda c: (-c.score, c.hit_rank, c.index))
+    for i, sim in enumerate(similarities):
+        score = float(sim) + SUPPORT_WEIGHT * float(support[i])
+        if is_heading(hit, i):
+            score -= 0.2
+        elif kind == "list" and texts[i].rstrip().endswith(":"):
+            score += 0.02
+        elif is_fragment(texts[i]):
+            score -= 0.1
+        if not satisfies(kind, texts[i]):
+            score -= 0.05
+        candidates.append(Candidate(rank, i, score))
+    return sorted(candidates, key=lambda c: (-c.score, c.index))
 
 
 def _list_items(hit: Hit, index: int, limit: int = 12) -> int:
@@ -197,8 +215,9 @@ def _list_items(hit: Hit, index: int, limit: int = 12) -> int:
     texts = hit.chunk.sentence_texts()
     last = index
     for j in range(index + 1, min(len(texts), index + 1 + limit)):
-        if len(texts[j].split()) > 12:
-            break
+        words = len(texts[j].split())
+        if words > 20 or (words > 8 and texts[j].rstrip().endswith(".")):
+            break  # a sentence of running text: the list has ended
         last = j
     return last
 
@@ -211,33 +230,50 @@ def _citation(n: int, hit: Hit, first: int, last: int) -> Citation:
 
 
 def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
-            similarities: Sequence[np.ndarray], max_sentences: int = 3) -> Answer:
-    """An answer quoting the best sentences of the hits, each followed by its citation [n]."""
+            similarities: Sequence[np.ndarray], support: Sequence[np.ndarray],
+            max_sentences: int = 2) -> Answer:
+    """An answer quoting the top passage's best sentences, each followed by its citation [n].
+
+    The top passage leads (retrieval has already weighed dense, sentence and lexical evidence);
+    a second sentence is added when it scores nearly as well, from the same passage or the next
+    one in the same language. A list question gets the items that follow its lead-in.
+    """
     kind = question_kind(resolved)
-    candidates = score_candidates(hits, similarities, kind)
-    if not candidates:
+    if not hits:
         return refusal(question, resolved, language, hits)
-    best = candidates[0]
-    chosen = [best]
+    per_hit = [sentence_candidates(hits[r], r, similarities[r], support[r], kind)
+               for r in range(min(LEAD_POOL, len(hits)))]
+    lead = max((c[0] for c in per_hit if c),
+               key=lambda c: (c.score - LEAD_RANK_PENALTY * c.hit_rank, -c.hit_rank),
+               default=None)
+    if lead is None:
+        return refusal(question, resolved, language, hits)
+    lead_hit = hits[lead.hit_rank]
+    ranked = per_hit[lead.hit_rank]
+    chosen = [lead]
     if kind != "list":
-        # A second (or third) sentence only when it scores nearly as well and is not a fragment.
-        for cand in candidates[1:]:
-            if len(chosen) >= max_sentences or cand.score < best.score - 0.6:
+        pool = ranked[1:]
+        nxt = lead.hit_rank + 1
+        if nxt < len(per_hit) and hits[nxt].info.language == lead_hit.info.language:
+            pool += per_hit[nxt]
+        seen = {_clean(lead_hit.chunk.sentence_texts()[lead.index])}
+        for cand in sorted(pool, key=lambda c: (-c.score, c.hit_rank, c.index)):
+            if len(chosen) >= max_sentences or cand.score < chosen[0].score - 0.015:
                 break
-            text = hits[cand.hit_rank].chunk.sentence_texts()[cand.index]
-            if not _is_fragment(text):
+            text = _clean(hits[cand.hit_rank].chunk.sentence_texts()[cand.index])
+            if text not in seen and not is_fragment(text):
+                seen.add(text)
                 chosen.append(cand)
     citations: list[Citation] = []
     parts: list[str] = []
-    numbers: dict[int, int] = {}  # hit rank → citation number, so one chunk keeps one number
-    for cand in chosen:
+    for n, cand in enumerate(sorted(chosen, key=lambda c: (c.hit_rank, c.index)), start=1):
         hit = hits[cand.hit_rank]
         last = _list_items(hit, cand.index) if kind == "list" else cand.index
-        n = numbers.setdefault(cand.hit_rank, len(numbers) + 1)
-        citation = _citation(n, hit, cand.index, last)
-        citations.append(citation)
+        citations.append(_citation(n, hit, cand.index, last))
         texts = [_clean(t) for t in hit.chunk.sentence_texts()[cand.index:last + 1]]
         body = texts[0] if len(texts) == 1 else f"{texts[0]} {'; '.join(texts[1:])}"
+        if language == "en" and hit.info.language == "sv":
+            body = gloss_text(body, "en")  # "Försäkringskassan (Swedish Social Insurance Agency)"
         parts.append(f"{body} [{n}]")
     return Answer(question=question, resolved_question=resolved, language=language,
                   text=" ".join(parts), abstained=False, citations=tuple(citations),

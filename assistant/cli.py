@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     _add_common(p)
 
+    p = sub.add_parser("ask", help="answer questions with quoted, cited sentences")
+    p.add_argument("questions", nargs="+", metavar="QUESTION")
+    p.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    p.add_argument("--conversation", action="store_true",
+                   help="treat the questions as one conversation (later ones may follow up)")
+    _add_common(p)
+
     p = sub.add_parser("eval", help="retrieval metrics over a questions file")
     p.add_argument("file", type=Path, metavar="FILE",
                    help="JSON lines in the format of shared/eval/questions.jsonl")
@@ -168,28 +175,67 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Print an answer with its citations for each question (JSON lines or readable text)."""
+    from .engine import Engine
+    from .serialize import answer_json
+    from .types import Turn
+
+    engine = Engine(settings)
+    history: list[Turn] = []
+    for question in args.questions:
+        answer = engine.ask(question, history if args.conversation else ())
+        history.append(Turn(question, answer.text))
+        if args.json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False))
+            continue
+        print(f"# {question}")
+        if answer.resolved_question != question:
+            print(f"  (understood as: {answer.resolved_question})")
+        print(answer.text)
+        for c in answer.citations:
+            page = f", p. {c.page}" if c.page is not None else ""
+            section = " › ".join(c.section) or "—"
+            print(f"  [{c.n}] {c.hit.info.title} — {section}{page} ({c.hit.chunk.doc})")
+        if answer.abstained:
+            for hit in answer.closest[:3]:
+                print(f"  closest: [{hit.score:.4f}] {hit.info.title} — "
+                      f"{' › '.join(hit.chunk.section) or '—'} ({hit.chunk.doc})")
+        print()
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Run the questions of a file and print retrieval metrics and per-question ranks."""
     from .engine import Engine
-    from .evaluate import evaluate_retrieval, read_questions
+    from .evaluate import evaluate_answers, evaluate_retrieval, read_questions
 
     questions = read_questions(args.file)
     engine = Engine(settings)
     hits = engine.search([q.question for q in questions], k=10)
     report = evaluate_retrieval(questions, hits)
+    evaluate_answers(questions, [engine.ask(q.question) for q in questions], report)
     if args.json:
         print(json.dumps({"metrics": report.metrics, "questions": report.rows},
                          ensure_ascii=False))
         return 0
     for row in report.rows:
+        rank = row["rank"] if row["rank"] is not None else "-"
+        flags = (" xling" if row["xling"] else "") + (" abstained" if row["abstained"] else "")
         if row["answerable"]:
-            rank = row["rank"] if row["rank"] is not None else "-"
-            flag = " xling" if row["xling"] else ""
-            print(f"{rank!s:>3}  {row['id']}{flag}: {row['question']}")
+            flags += "" if row["first_citation"] else " first-citation-miss"
+        else:
+            flags += " (unanswerable)"
+        print(f"{rank!s:>3}  {row['id']}{flags}: {row['question']}")
     for name in ("overall", "xling"):
         m = report.metrics[name]
         print(f"{name:8s} n={m['n']:3d}  R@1 {m['R@1']:.3f}  R@5 {m['R@5']:.3f}  "
               f"MRR@10 {m['MRR@10']:.3f}")
+    a = report.metrics["answers"]
+    print(f"answers   unanswerable abstained {a['unanswerable_abstained']}/{a['unanswerable']}  "
+          f"answerable abstained {a['answerable_abstained']}  "
+          f"first citation {a['first_citation_accuracy']:.3f}  "
+          f"first quote {a['first_quote_accuracy']:.3f}")
     return 0
 
 
@@ -223,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_index(settings)
         if args.command == "search":
             return cmd_search(settings, args)
+        if args.command == "ask":
+            return cmd_ask(settings, args)
         if args.command == "eval":
             return cmd_eval(settings, args)
         if args.command == "serve":

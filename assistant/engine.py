@@ -9,7 +9,7 @@ from .answer import compose, question_language, refusal, resolve
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import AssistantError, IndexMismatchError
-from .evidence import abstain, gather_evidence
+from .evidence import abstain, gather_evidence, sentence_support
 from .search import FusionParams, dense_query, hit_sentence_scores, search_vector
 from .store import StoreReader, open_generation
 from .types import Answer, Filters, Hit, Turn
@@ -86,10 +86,11 @@ class Engine:
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)
-        evidence = gather_evidence(reader, resolved, hits, similarities, self.params)
+        evidence = gather_evidence(reader, resolved, vector, hits, similarities, self.params)
         if abstain(evidence):
             return refusal(question, resolved, language, hits)
-        return compose(question, resolved, language, hits, similarities)
+        support = sentence_support(reader, resolved, hits, self.params)
+        return compose(question, resolved, language, hits, similarities, support)
 
     def reload(self) -> None:
         """Serve the index folder's current generation (after a rebuild).

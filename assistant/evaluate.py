@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import EvalFileError
 from .lexical import fold
-from .types import Hit
+from .types import Answer, Hit
 
 SIMILARITY = 0.9  # best window at least this similar to the gold text also matches
 
@@ -127,3 +127,34 @@ def evaluate_retrieval(questions: Sequence[Question], hits: Sequence[Sequence[Hi
     report.metrics = {"overall": _summary(answerable), "xling": _summary(xling),
                       "unanswerable": sum(not q.answerable for q in questions)}
     return report
+
+
+def evaluate_answers(questions: Sequence[Question], answers: Sequence[Answer],
+                     report: Report) -> None:
+    """Add the answer figures to a report: refusals of unanswerable questions, wrong refusals
+    of answerable ones, and how often the first citation is a gold passage (its chunk, and
+    more strictly the quoted sentence itself)."""
+    refused, wrongly, cited, quoted, answerable = 0, 0, 0, 0, 0
+    for question, answer, row in zip(questions, answers, report.rows, strict=True):
+        first = answer.citations[0] if answer.citations else None
+        row["abstained"] = answer.abstained
+        row["first_citation"] = first is not None and any(
+            matches(first.hit.chunk.doc, first.hit.chunk.text, g) for g in question.gold)
+        row["first_quote"] = first is not None and any(
+            matches(first.hit.chunk.doc, first.quote, g) for g in question.gold)
+        if not question.answerable:
+            refused += answer.abstained
+            continue
+        answerable += 1
+        wrongly += answer.abstained
+        cited += row["first_citation"]
+        quoted += row["first_quote"]
+    unanswerable = len(questions) - answerable
+    report.metrics["answers"] = {
+        "unanswerable_abstained": refused,
+        "unanswerable": unanswerable,
+        "abstain_rate_unanswerable": round(refused / unanswerable, 4) if unanswerable else None,
+        "answerable_abstained": wrongly,
+        "first_citation_accuracy": round(cited / answerable, 4) if answerable else 0.0,
+        "first_quote_accuracy": round(quoted / answerable, 4) if answerable else 0.0,
+    }

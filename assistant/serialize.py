@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .types import DocStatus, Hit
+from .types import Answer, Citation, DocStatus, Hit
 
 SECTION_JOIN = " › "
 
@@ -56,4 +56,33 @@ def document_json(status: DocStatus) -> dict[str, Any]:
         "problems": list(status.problems),
         "error": status.error,
         "file": f"/api/documents/{quote(info.doc)}/file",
+    }
+
+
+def citation_json(citation: Citation) -> dict[str, Any]:
+    """A citation: the quoted sentence, where it stands, and the passage it comes from."""
+    hit = citation.hit
+    return {
+        "n": citation.n,
+        "doc": hit.chunk.doc,
+        "title": hit.info.title,
+        "section": SECTION_JOIN.join(citation.section),
+        "page": citation.page,
+        "quote": citation.quote,
+        "text": hit.chunk.text,
+        "id": hit.chunk.id,
+        "offsets": [citation.start, citation.end],  # of the quote within `text`
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """An answer (or refusal) as JSON-ready data: the shape of `ask --json` and /api/ask."""
+    return {
+        "question": answer.question,
+        "resolved_question": answer.resolved_question,
+        "language": answer.language,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [citation_json(c) for c in answer.citations],
+        "closest": [hit_json(h) for h in answer.closest],
     }

@@ -241,9 +241,10 @@ def prune_generations(index_dir: Path) -> list[str]:
     fallback = None
     for older in reversed([g for g in generations(index_dir) if g.name < current.name]):
         try:
-            held = set(verify_generation(older).get("documents", {}))
+            held_manifest = verify_generation(older)
         except IndexCorruptError:
             continue
+        held = set(held_manifest.get("documents", {})) | set(held_manifest.get("failed") or {})
         if allowed is None or held <= allowed:
             fallback = older
             break
@@ -334,6 +335,7 @@ class StoreReader:
         self._chunk_starts = np.array([lo for lo, _ in spans], dtype=np.int64)
         self._chunk_docs = [doc for _, doc in spans]
         self._df: dict[str, int] = {}
+        self._sample: np.ndarray | None = None
         sentence_chunks = self.db.execute("SELECT chunk_row FROM sentences ORDER BY row")
         self.sentence_chunk = np.array([r[0] for r in sentence_chunks], dtype=np.int64)
 
@@ -361,6 +363,19 @@ class StoreReader:
             "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
             "ORDER BY bm25(lexical) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
+
+    def sentence_sample(self, size: int = 4000) -> np.ndarray:
+        """A fixed sample of sentence vectors (all of them in a small index): the background
+        against which a query's best sentence is judged."""
+        if self._sample is None:
+            n = self.sentence_index.ntotal  # type: ignore[attr-defined]
+            if n <= size:
+                self._sample = self.sentence_index.reconstruct_n(0, n)  # type: ignore[attr-defined]
+            else:
+                rows = np.random.default_rng(0).choice(n, size, replace=False)
+                self._sample = np.stack([self.sentence_index.reconstruct(int(r))  # type: ignore[attr-defined]
+                                         for r in rows])
+        return self._sample
 
     def chunk_row(self, chunk: Chunk) -> int:
         """The row of a chunk (a document's chunks are stored in ordinal order)."""

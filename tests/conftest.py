@@ -82,3 +82,26 @@ def hash_settings(tmp_path: Path, tiny_corpus: Path) -> Settings:
     """Settings over the tiny corpus with the deterministic fake embedder."""
     return load_settings(env={}, corpus_dir=tiny_corpus, index_dir=tmp_path / "index",
                          model="hash", model_dir=tmp_path / "models")
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory, converted: Path) -> Settings:
+    """Settings over a copy of the bundled corpus, for tests with the real model."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("real")
+    shutil.copytree(CORPUS, root / "corpus")
+    return load_settings(env={}, corpus_dir=root / "corpus", index_dir=root / "index",
+                         model_dir=converted.parent)
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_settings: Settings, embedder):  # type: ignore[no-untyped-def]
+    """The bundled corpus indexed with the real model, once per session; not to be modified."""
+    from assistant.engine import Engine
+    from assistant.indexer import build_index
+
+    report = build_index(real_settings, embedder)
+    assert report.failed == {}
+    assert len(report.indexed) == len(list(CORPUS.glob("*"))) - 1  # all but catalog.json
+    return Engine(real_settings, embedder)

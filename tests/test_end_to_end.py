@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
 from assistant.cli import main
-from assistant.config import Settings, load_settings
+from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.evaluate import Gold, first_match, read_questions
-from assistant.indexer import build_index
 
-from .conftest import CORPUS, SHARED_EVAL
+from .conftest import SHARED_EVAL
 
 pytestmark = pytest.mark.model
 
 EST_BENEFIT_GOLD = "Forsakringskassan betalar ut etableringsersattningen"
-
-
-@pytest.fixture(scope="module")
-def real_settings(tmp_path_factory: pytest.TempPathFactory, converted: Path) -> Settings:
-    root = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(CORPUS, root / "corpus")
-    return load_settings(env={}, corpus_dir=root / "corpus", index_dir=root / "index",
-                         model_dir=converted.parent)
-
-
-@pytest.fixture(scope="module")
-def real_engine(real_settings: Settings, embedder) -> Engine:  # type: ignore[no-untyped-def]
-    report = build_index(real_settings, embedder)
-    assert report.failed == {}
-    assert len(report.indexed) == 5
-    return Engine(real_settings, embedder)
 
 
 def _benefit_rank(engine: Engine) -> int | None:
