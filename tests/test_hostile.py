@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
+import signal
+import time
 import zlib
 from pathlib import Path
 
 import pytest
 from fpdf import FPDF
 
+from assistant import sandbox
 from assistant.config import Settings, load_settings
 from assistant.embed import HashEmbedder
 from assistant.errors import IngestError
@@ -254,3 +259,35 @@ def test_exit_reasons(code: int, words: str) -> None:
 def test_parse_limit_settings(env: dict[str, str], timeout: int, memory: int) -> None:
     settings = load_settings(env=env)
     assert (settings.parse_timeout_s, settings.parse_memory_mb) == (timeout, memory)
+
+
+def _crash(request: dict[str, object]) -> bytes:
+    os.kill(os.getpid(), signal.SIGSEGV)
+    return b""
+
+
+def _hang(request: dict[str, object]) -> bytes:
+    time.sleep(30)
+    return b""
+
+
+@pytest.mark.parametrize(
+    ("parse", "reason"),
+    [(_crash, "x.txt: the parser process died (killed by SIGSEGV)"),
+     (_hang, "x.txt: parsing took longer than 1 s")],
+)
+def test_a_child_that_crashes_or_hangs_is_reported(
+    monkeypatch: pytest.MonkeyPatch, parse: object, reason: str,
+) -> None:
+    monkeypatch.setattr(sandbox, "_parse", parse)
+    reply = json.loads(sandbox._fork_and_parse({"doc": "x.txt", "timeout_s": 1}))
+    assert reply["status"] == "error"
+    assert reply["reason"].startswith(reason)
+
+
+def test_a_dead_helper_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("Kommunen ansvarar för mottagandet.\n", encoding="utf-8")
+    first = load_isolated(path, "a.txt", 10, 256)
+    sandbox._helper().process.kill()
+    assert load_isolated(path, "a.txt", 10, 256) == first

@@ -10,9 +10,21 @@ import pytest
 from assistant.config import Settings
 from assistant.embed import HashEmbedder
 from assistant.engine import Engine
-from assistant.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from assistant.indexer import build_index
-from assistant.store import CURRENT, STORE, current_generation, generations, open_generation
+from assistant.errors import (
+    DocumentNotFoundError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from assistant.indexer import build_index, remove_document
+from assistant.store import (
+    CURRENT,
+    STORE,
+    current_generation,
+    generations,
+    open_generation,
+    read_manifest,
+)
 
 
 class CountingEmbedder(HashEmbedder):
@@ -117,3 +129,129 @@ def test_manifest_describes_the_build(hash_settings: Settings) -> None:
     assert manifest["build"]["model"] == "hash"
     assert set(manifest["files"]) == {"store.sqlite", "chunks.faiss", "sentences.faiss"}
     assert (hash_settings.index_dir / CURRENT).read_text().strip() == generation.name
+
+
+# --- retention and removal ----------------------------------------------------------------------
+
+
+def _docs_on_disk(index_dir: Path) -> set[str]:
+    """Every document named in any generation's manifest or store in the index folder."""
+    import sqlite3
+
+    names: set[str] = set()
+    for generation in generations(index_dir):
+        names |= set(read_manifest(generation)["documents"])
+        db = sqlite3.connect(generation / STORE)
+        names |= {doc for (doc,) in db.execute("SELECT DISTINCT doc FROM chunks")}
+        db.close()
+    return names
+
+
+def _write_catalog(settings: Settings, entries: dict[str, dict[str, str]]) -> None:
+    (settings.corpus_dir / "catalog.json").write_text(json.dumps({"documents": entries}),
+                                                       encoding="utf-8")
+
+
+def test_remove_document_leaves_no_copy_in_any_generation(hash_settings: Settings) -> None:
+    _write_catalog(hash_settings, {"housing.html": {"title": "Boende"},
+                                   "report.txt": {"title": "Report"}})
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.corpus_dir / "report.txt").write_text("A second version.\n", encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())
+    assert len(generations(hash_settings.index_dir)) == 2  # the fallback is kept
+    embedder = CountingEmbedder()
+
+    report = remove_document(hash_settings, "housing.html", embedder)
+
+    assert report.removed == ["housing.html"]
+    assert embedder.embedded == 0  # the others reuse their vectors
+    assert not (hash_settings.corpus_dir / "housing.html").exists()
+    catalog = json.loads((hash_settings.corpus_dir / "catalog.json").read_text())
+    assert catalog["documents"] == {"report.txt": {"title": "Report"}}
+    assert [g.name for g in generations(hash_settings.index_dir)] == [report.generation]
+    assert sorted(report.pruned) == ["gen-000001", "gen-000002"]
+    assert _docs_on_disk(hash_settings.index_dir) == {"ansvar.md", "report.txt"}
+
+
+def test_remove_document_loads_no_model_when_none_is_needed(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    report = remove_document(hash_settings, "report.txt")  # the lazy embedder stays unloaded
+    assert report.removed == ["report.txt"]
+    assert _docs_on_disk(hash_settings.index_dir) == {"ansvar.md", "housing.html"}
+
+
+@pytest.mark.parametrize("name", ["missing.txt", "../corpus/report.txt", "/etc/passwd", ""])
+def test_remove_unknown_document(hash_settings: Settings, name: str) -> None:
+    build_index(hash_settings, HashEmbedder())
+    with pytest.raises(DocumentNotFoundError, match="no document"):
+        remove_document(hash_settings, name, HashEmbedder())
+    assert (hash_settings.corpus_dir / "report.txt").exists()
+
+
+def test_removing_a_failed_document_rewrites_the_failures(hash_settings: Settings) -> None:
+    (hash_settings.corpus_dir / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    first = build_index(hash_settings, HashEmbedder())
+    assert "broken.pdf" in first.failed
+    report = remove_document(hash_settings, "broken.pdf", HashEmbedder())
+    assert report.generation != first.generation
+    _, manifest = open_generation(hash_settings.index_dir)
+    assert manifest["failed"] == {}
+    assert [g.name for g in generations(hash_settings.index_dir)] == [report.generation]
+
+
+def test_a_deleted_file_takes_the_fallback_generation_with_it(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.corpus_dir / "report.txt").unlink()
+    report = build_index(hash_settings, HashEmbedder())
+    assert report.removed == ["report.txt"]
+    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000002"]
+
+
+def test_fallback_is_the_newest_older_generation_that_verifies(hash_settings: Settings) -> None:
+    path = hash_settings.corpus_dir / "report.txt"
+    for i in range(2):
+        path.write_text(f"Report number {i}.\n", encoding="utf-8")
+        build_index(hash_settings, HashEmbedder())
+    damaged = hash_settings.index_dir / "gen-000002" / STORE
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    path.write_text("Report number 2.\n", encoding="utf-8")
+    report = build_index(hash_settings, HashEmbedder())  # built over gen-000001, the last good one
+    assert report.generation == "gen-000003"
+    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000001", "gen-000003"]
+
+
+def test_leftovers_of_interrupted_builds_are_cleared(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.index_dir / "gen-000007.old").mkdir()  # a removal cut short
+    (hash_settings.index_dir / "gen-000002.tmp").mkdir()  # a write cut short
+    (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())
+    names = sorted(p.name for p in hash_settings.index_dir.iterdir())
+    assert names == ["CURRENT", "LOCK", "gen-000001", "gen-000002"]
+
+
+def test_damaged_current_pointer_falls_back(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.index_dir / CURRENT).write_text("../../etc\n", encoding="utf-8")
+    generation, _ = open_generation(hash_settings.index_dir)
+    assert generation.name == "gen-000001"
+
+
+def test_concurrent_builds_take_turns(hash_settings: Settings) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            build_index(hash_settings, HashEmbedder())
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000001"]
