@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +167,50 @@ def test_mask_setting(env: dict[str, str], expected: bool) -> None:
 def test_bad_flag_settings(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(env=env)
+
+
+# --- the CLI at debug level: logs never show a valid number -------------------------------------
+
+DOCUMENT = (
+    "# Beslut för 811218-9876\n\n"
+    "Sökande 19121212-1212 och personen med samordningsnummer 701063-2391 har beviljats "
+    "etableringsersättning. Referens 811218-9875 har fel kontrollsiffra och 811318-9876 har "
+    "månad 13; de lämnas som de är.\n"
+)
+VALID = ("811218-9876", "19121212-1212", "701063-2391", "8112189876")
+LOOK_ALIKES = ("811218-9875", "811318-9876")
+
+
+def _cli(tmp_path: Path, *args: str, mask: bool) -> tuple[str, str]:
+    """Run the installed CLI at debug level; (stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_MODEL="hash", ASSISTANT_LOG_LEVEL="debug",
+               ASSISTANT_CORPUS_DIR=str(tmp_path / "corpus"),
+               ASSISTANT_MASK_PERSONAL_NUMBERS="true" if mask else "false")
+    done = subprocess.run([str(Path(sys.executable).with_name("assistant")), *args,
+                           "--index", str(tmp_path / f"index-{mask}")],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("mask", [True, False])
+def test_cli_logs_at_debug_level_show_no_valid_number(tmp_path: Path, mask: bool) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "beslut.md").write_text(DOCUMENT, encoding="utf-8")
+    (corpus / "bilaga.pdf").write_bytes(b"%PDF-1.4 811218-9876 is not a PDF")
+    _, index_log = _cli(tmp_path, "index", mask=mask)
+    out, search_log = _cli(tmp_path, "search", "--json", "811218-9876", "beviljats", mask=mask)
+    logs = index_log + search_log
+    assert "DEBUG" in logs and PERSONAL_MASK in logs  # the numbers were there, and masked
+    assert find_numbers(logs) == []
+    assert not any(number in logs for number in VALID)
+    texts = " ".join(hit["text"] + hit["title"] for line in out.splitlines()
+                     for hit in json.loads(line)["hits"])
+    assert all(look_alike in texts for look_alike in LOOK_ALIKES)  # left alone
+    if mask:  # masked in the index too: searching shows placeholders only
+        assert find_numbers(texts) == []
+        assert PERSONAL_MASK in texts and COORDINATION_MASK in texts
+    else:  # the text is indexed as written; only the logs are masked
+        assert "19121212-1212" in texts
