@@ -240,16 +240,21 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Build the index if there is none, then serve the HTTP API."""
+    """Build the index if there is none, then serve the HTTP API.
+
+    An index whose every generation is damaged stops it here, with the problem and the
+    command that fixes it (a damaged newest generation alone falls back to the one before).
+    """
     import uvicorn
 
     from .api import create_app
-    from .store import generations
+    from .store import generations, open_generation
 
     settings = settings.with_overrides(host=args.host, port=args.port)
     if not generations(settings.index_dir):
         print("no index yet: building it from the corpus first", file=sys.stderr)
         cmd_index(settings)
+    open_generation(settings.index_dir)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 log_config=uvicorn_log_config())
     return 0

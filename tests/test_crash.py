@@ -23,7 +23,7 @@ import pytest
 
 from assistant import indexer
 from assistant.catalog import CATALOG_FILE
-from assistant.config import load_settings
+from assistant.config import Settings, load_settings
 from assistant.embed import HashEmbedder
 from assistant.errors import IndexMissingError
 from assistant.ingest import load_document
@@ -188,3 +188,20 @@ def test_sigkill_at_random_moments_leaves_the_last_completed_build(
     assert len(generations(index_dir)) <= 2
     print(f"{step} runs, {kills} kills: {outcomes}; {mid_write} left a generation "
           f"half-written")
+
+
+def test_serve_refuses_a_damaged_index_and_names_the_fix(
+    hash_settings: Settings, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.cli import main
+    from assistant.store import CHUNK_VECTORS
+
+    indexer.build_index(hash_settings, HashEmbedder())
+    vectors = current_generation(hash_settings.index_dir) / CHUNK_VECTORS
+    vectors.write_bytes(vectors.read_bytes()[:64])  # truncated: FAISS would crash reading it
+    monkeypatch.setenv("ASSISTANT_MODEL", "hash")
+    assert main(["serve", "--index", str(hash_settings.index_dir)]) == 2
+    error = capsys.readouterr().err
+    assert "chunks.faiss" in error and "truncated" in error
+    assert "run `assistant index` to rebuild it" in error
