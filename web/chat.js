@@ -100,6 +100,17 @@ function renderTurn(asked, answer) {
   turn.scrollIntoView({ block: "nearest" });
 }
 
+/** Where the quote stands in the passage: a citation's own offsets when they hold it, else
+ * a search for the quote (exact, then ignoring whitespace). */
+function quoteRange(item, quote) {
+  const squeeze = (s) => s.replace(/\s+/g, " ").trim();
+  if (item.quote && Array.isArray(item.offsets)) {
+    const [start, end] = item.offsets;
+    if (squeeze(item.text.slice(start, end)) === squeeze(quote)) return [start, end];
+  }
+  return findQuote(item.text, quote);
+}
+
 /** Show a passage (a citation, or a hit from `closest`) with its quote highlighted. */
 function openPassage(item, trigger) {
   lastTrigger = trigger;
@@ -109,7 +120,7 @@ function openPassage(item, trigger) {
   $("passage-title").textContent = item.title;
   $("passage-section").textContent = item.section || "—";
   $("passage-page").textContent = item.page ?? "—";
-  const range = findQuote(item.text, quote);
+  const range = quoteRange(item, quote);
   $("passage-text").replaceChildren(marked(item.text, range ? [range] : []));
   $("passage-note").hidden = Boolean(range) || !quote;
   const link = $("passage-link");

@@ -12,7 +12,7 @@ from ..config import Settings
 from ..engine import Engine
 from ..errors import AssistantError
 from ..library import Library
-from . import documents, problems, search
+from . import ask, documents, problems, search
 from .guards import BodyLimit, RateLimit, SecurityHeaders
 from .models import ErrorResponse
 from .pages import mount_pages
@@ -47,7 +47,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     api = APIRouter(prefix="/api")
     api.include_router(search.router)
-    api.include_router(_ask_router())
+    api.include_router(ask.router)
     api.include_router(documents.router)
 
     @api.get("/health", summary="Liveness and readiness", tags=["health"], operation_id="health")
@@ -67,11 +67,3 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
 def _ready(app: FastAPI, problem: str | None) -> None:
     app.state.ready_error = problem
-
-
-def _ask_router() -> APIRouter:
-    try:  # TEMPORARY until Engine.ask lands
-        from . import ask
-    except ImportError:
-        return APIRouter()
-    return ask.router
