@@ -49,3 +49,21 @@ def test_not_ready_without_index(tmp_path, hash_settings: Settings) -> None:  # 
         health = test_client.get("/api/health").json()
         assert health["ready"] is False and "assistant index" in health["problem"]
         assert test_client.get("/api/search", params={"q": "x"}).status_code == 503
+        asked = test_client.post("/api/ask", json={"question": "x"})
+        assert asked.status_code == 503 and "assistant index" in asked.json()["error"]["message"]
+
+
+def test_ask_answers_with_the_contract_shape(client: TestClient) -> None:
+    first = client.post("/api/ask", json={"question": "Vem betalar ut etableringsersättningen?"})
+    assert first.status_code == 200
+    answer = first.json()
+    assert set(answer) >= {"question", "language", "answer", "abstained", "citations",
+                           "closest", "resolved_question"}
+    for citation in answer["citations"]:
+        start, end = citation["offsets"]
+        assert set(citation) >= {"n", "doc", "title", "section", "page", "quote", "text", "id"}
+        assert citation["text"][start:end].split() == citation["quote"].split()
+    follow = client.post("/api/ask", json={
+        "question": "Och vem beslutar om den?",
+        "history": [{"question": answer["question"], "answer": answer["answer"]}]})
+    assert follow.status_code == 200 and follow.json()["question"] == "Och vem beslutar om den?"
