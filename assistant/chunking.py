@@ -116,10 +116,12 @@ def chunk_document(
         words += piece.words
     if current:
         groups.append(current)
-    return [_make_chunk(doc.doc, i, group, text) for i, group in enumerate(groups)]
+    return [_make_chunk(doc.doc, i, group, text, doc.original_text)
+            for i, group in enumerate(groups)]
 
 
-def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str) -> Chunk:
+def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str,
+                original: str | None = None) -> Chunk:
     start, end = group[0].start, group[-1].end
     pages = [p.page for p in group if p.page is not None]
     sentences = tuple(
@@ -137,4 +139,6 @@ def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str) -> Chunk
         end=end,
         text=text[start:end],
         sentences=sentences,
+        original=original[start:end] if original and original[start:end] != text[start:end]
+        else None,
     )

@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="treat the questions as one conversation (later ones may follow up)")
     _add_common(p)
 
+    p = sub.add_parser("ocr-repair", help="print a file's text with lost Swedish å/ä/ö restored")
+    p.add_argument("file", metavar="FILE", help="text, Markdown, HTML or PDF file; - for stdin")
+    p.add_argument("--lang", default="sv", choices=["sv"], help="language of the text (sv)")
+
     p = sub.add_parser("eval", help="retrieval metrics over a questions file")
     p.add_argument("file", type=Path, metavar="FILE",
                    help="JSON lines in the format of shared/eval/questions.jsonl")
@@ -205,6 +209,29 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ocr_repair(args: argparse.Namespace) -> int:
+    """Print the repaired text of a file (plain text keeps its lines) or of stdin."""
+    from .ocr import repair_swedish
+
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(args.file)
+        if path.suffix.lower() in (".pdf", ".html", ".htm"):
+            from .ingest import load_document
+
+            text = "\n\n".join(b.text for b in load_document(path, path.name).blocks)
+        else:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise AssistantError(f"cannot read {path}: {exc}") from exc
+    sys.stdout.write(repair_swedish(text))
+    if text and not text.endswith("\n"):
+        sys.stdout.write("\n")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Run the questions of a file and print retrieval metrics and per-question ranks."""
     from .engine import Engine
@@ -274,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_index(settings)
         if args.command == "search":
             return cmd_search(settings, args)
+        if args.command == "ocr-repair":
+            return cmd_ocr_repair(args)
         if args.command == "ask":
             return cmd_ask(settings, args)
         if args.command == "eval":

@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 from functools import cache, lru_cache
 
+from .chunking import BLOCK_SEPARATOR
 from .types import Document
 
 __all__ = ["DAMAGE_THRESHOLD", "is_damaged", "repair_document", "repair_swedish",
@@ -236,5 +237,6 @@ def repair_document(document: Document) -> Document:
         for b in document.blocks
     )
     title = repair_swedish(document.title) if document.title else None
-    return replace(document, blocks=blocks, title=title,
+    original = BLOCK_SEPARATOR.join(b.text for b in document.blocks)
+    return replace(document, blocks=blocks, title=title, original_text=original,
                    problems=(*document.problems, REPAIR_NOTE))

@@ -76,7 +76,8 @@ def mask_document(document: Document) -> Document:
     """The document with personal numbers masked in its title and every block."""
     blocks = tuple(replace(b, text=mask_text(b.text)) for b in document.blocks)
     title = mask_text(document.title) if document.title else document.title
-    return replace(document, blocks=blocks, title=title)
+    original = mask_text(document.original_text) if document.original_text else None
+    return replace(document, blocks=blocks, title=title, original_text=original)
 
 
 class PersonalNumberFilter(logging.Filter):

@@ -30,6 +30,9 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "year": hit.info.year,
         "region": hit.info.region,
         "ranks": dict(hit.ranks),
+        # The text was corrected automatically (OCR repair); `original_text` is as extracted.
+        "ocr_repaired": chunk.original is not None,
+        "original_text": chunk.original,
     }
 
 
@@ -72,6 +75,9 @@ def citation_json(citation: Citation) -> dict[str, Any]:
         "text": hit.chunk.text,
         "id": hit.chunk.id,
         "offsets": [citation.start, citation.end],  # of the quote within `text`
+        "ocr_repaired": hit.chunk.original is not None,
+        "original_quote": " ".join(hit.chunk.original[citation.start:citation.end].split())
+        if hit.chunk.original is not None else None,
     }
 
 

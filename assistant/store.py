@@ -39,7 +39,7 @@ from .errors import IndexCorruptError, IndexMissingError
 from .lexical import fold
 from .types import Chunk, DocInfo, Sentence
 
-FORMAT = 1
+FORMAT = 2  # 2: chunks keep the text as extracted before OCR repair
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
@@ -59,7 +59,8 @@ CREATE TABLE documents (
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
     section TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT NOT NULL, vector BLOB NOT NULL
+    "end" INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT NOT NULL, vector BLOB NOT NULL,
+    original TEXT
 );
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL, idx INTEGER NOT NULL,
@@ -92,8 +93,9 @@ def file_sha256(path: Path) -> str:
 
 
 def lexical_text(chunk: Chunk) -> str:
-    """What the lexical leg indexes for a chunk: its section headings and text, folded."""
-    return fold(" ".join((*chunk.section, chunk.text)))
+    """What the lexical leg indexes for a chunk, folded: its section headings and text, and the
+    text as extracted when OCR repair changed it (both forms are searchable)."""
+    return fold(" ".join((*chunk.section, chunk.text, chunk.original or "")))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -169,11 +171,11 @@ def write_generation(
         chunk_lo, sent_lo = chunk_row, sentence_row
         for chunk, vector in zip(stored.chunks, stored.chunk_vectors, strict=True):
             db.execute(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (chunk_row, chunk.id, chunk.doc, chunk.ordinal, json.dumps(chunk.section),
                  chunk.page_start, chunk.page_end, chunk.start, chunk.end, chunk.text,
                  json.dumps([[s.start, s.end, s.page, list(s.section)] for s in chunk.sentences]),
-                 vector.astype(np.float32).tobytes()),
+                 vector.astype(np.float32).tobytes(), chunk.original),
             )
             db.execute("INSERT INTO lexical(rowid, text) VALUES (?, ?)",
                        (chunk_row, lexical_text(chunk)))
@@ -348,11 +350,11 @@ class StoreReader:
         result = {}
         for r in self.db.execute(
             f'SELECT row, id, doc, ordinal, section, page_start, page_end, start, "end", text, '
-            f"sentences FROM chunks WHERE row IN ({marks})", rows
+            f"sentences, original FROM chunks WHERE row IN ({marks})", rows
         ):
             sentences = tuple(Sentence(a, b, p, tuple(s)) for a, b, p, s in json.loads(r[10]))
             result[r[0]] = Chunk(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7],
-                                 r[8], r[9], sentences)
+                                 r[8], r[9], sentences, r[11])
         return result
 
     def lexical(self, match: str, limit: int) -> list[tuple[int, float]]:

@@ -27,6 +27,8 @@ class Document:
     title: str | None = None  # first heading, if the format has one
     pages: int | None = None  # page count for paged formats
     problems: tuple[str, ...] = ()  # e.g. "page 3: no text extracted — scanned?"
+    # The blocks' text as extracted, when a repair (OCR) changed it; same length and offsets.
+    original_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Chunk:
     end: int
     text: str
     sentences: tuple[Sentence, ...] = ()
+    original: str | None = None  # the text before automatic OCR repair, when repair changed it
 
     def sentence_texts(self) -> list[str]:
         """The text of each sentence, in order."""

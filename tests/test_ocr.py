@@ -119,3 +119,58 @@ def test_damage_separates_blekinge_from_clean_texts() -> None:
 @pytest.mark.parametrize(("text", "damage"), [("", 0.0), ("123 !", 0.0), ("for ar pa", 1.0)])
 def test_damage_edges(text: str, damage: float) -> None:
     assert swedish_damage(text) == damage
+
+
+DAMAGED_DOC = (
+    "# Ansvarsfordelning\n\n"
+    "Forsakringskassan betalar ut etableringsersattningen som Arbetsformedlingen beslutat om. "
+    "Lansstyrelsen beslutar om fordelningen mellan kommunerna. De nyanlanda far hjalp pa "
+    "servicekontoren med blanketter och ansokningar. Kommunerna ska erbjuda svenska for "
+    "invandrare och samhallsorientering till nyanlanda. Det 6vergripande malet ar att alla "
+    "ska fa en god start i lanet.\n"
+)
+
+
+def test_repaired_document_keeps_its_original_in_chunks_index_and_json(
+        tmp_path: Path) -> None:
+    from assistant.config import load_settings
+    from assistant.embed import HashEmbedder
+    from assistant.engine import Engine
+    from assistant.indexer import build_index
+    from assistant.serialize import hit_json
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "skadad.md").write_text(DAMAGED_DOC, encoding="utf-8")
+    settings = load_settings(env={}, corpus_dir=corpus, index_dir=tmp_path / "index",
+                             model="hash", model_dir=tmp_path / "models")
+    report = build_index(settings, HashEmbedder())
+    assert any("å/ä/ö restored" in p for p in report.problems["skadad.md"])
+    engine = Engine(settings, HashEmbedder())
+    # The repaired form and the OCR form ("6vergripande") are both found by the lexical leg.
+    for query in ("Försäkringskassan betalar", "6vergripande malet"):
+        hit = engine.search([query], k=1)[0][0]
+        assert hit.ranks.get("lexical") == 1
+    data = hit_json(hit)
+    assert data["ocr_repaired"] is True
+    assert "Försäkringskassan betalar ut etableringsersättningen" in data["text"]
+    assert "Forsakringskassan betalar ut etableringsersattningen" in data["original_text"]
+    assert len(data["original_text"]) == len(data["text"])  # same offsets in both forms
+
+
+def test_ocr_repair_command_reads_a_file_or_stdin(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from assistant.cli import main
+
+    source = tmp_path / "skadad.txt"
+    source.write_text("Forsakringskassan betalar ut\netableringsersattningen.\n", encoding="utf-8")
+    assert main(["ocr-repair", str(source)]) == 0
+    assert capsys.readouterr().out == "Försäkringskassan betalar ut\netableringsersättningen.\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO("De nyanlanda far hjalp pa servicekontoren."))
+    assert main(["ocr-repair", "--lang", "sv", "-"]) == 0
+    assert capsys.readouterr().out == "De nyanlända får hjälp på servicekontoren.\n"
+    assert main(["ocr-repair", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err

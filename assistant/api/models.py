@@ -68,6 +68,8 @@ class SearchHit(BaseModel):
     year: int | None
     region: str | None
     ranks: dict[str, int]
+    ocr_repaired: bool = Field(False, description="text corrected automatically (OCR repair)")
+    original_text: str | None = Field(None, description="the text as extracted, if repaired")
 
 
 class SearchResponse(BaseModel):
@@ -105,6 +107,8 @@ class Citation(BaseModel):
     text: str
     id: str
     offsets: list[int]
+    ocr_repaired: bool = Field(False, description="quote corrected automatically (OCR repair)")
+    original_quote: str | None = Field(None, description="the quote as extracted, if repaired")
 
 
 class AskResponse(BaseModel):
