@@ -291,3 +291,23 @@ def test_a_dead_helper_is_replaced(tmp_path: Path) -> None:
     first = load_isolated(path, "a.txt", 10, 256)
     sandbox._helper().process.kill()
     assert load_isolated(path, "a.txt", 10, 256) == first
+
+
+# --- inputs the fuzzer (bench/fuzz_loaders.py) found ------------------------------------------
+
+
+def test_html_the_parser_rejects_is_an_ingest_error() -> None:
+    from assistant.ingest import html
+
+    with pytest.raises(IngestError, match=r"^x.html: not valid HTML: "):
+        html.parse(b"<html><body><p>Text</p><![ OCTYPE", "x.html")
+
+
+def test_pdf_with_an_unknown_filter_is_a_page_problem() -> None:
+    from assistant.ingest import pdf
+
+    data = _one_page(b"4 0 R", zlib.compress(b"BT /F1 12 Tf (Text) Tj ET")).replace(
+        b"/Filter /FlateDecode", b"/Filter /FlateDec")
+    document = pdf.parse(data, "x.pdf")
+    assert document.blocks == ()
+    assert document.problems[0].startswith("page 1: text extraction failed (")

@@ -6,7 +6,9 @@ import codecs
 import re
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.exceptions import ParserRejectedMarkup
 
+from assistant.errors import IngestError
 from assistant.ingest.text import INVALID_UTF8, build_blocks
 from assistant.normalize import clean_chars, collapse_whitespace, decode, is_boilerplate
 from assistant.types import Document
@@ -103,7 +105,11 @@ def _root(soup: BeautifulSoup) -> Tag:
 def parse(data: bytes, doc: str) -> Document:
     """Load an HTML (.html, .htm) file's bytes."""
     text, replaced = _decode_html(data)
-    soup = BeautifulSoup(clean_chars(text), "html.parser")
+    try:
+        soup = BeautifulSoup(clean_chars(text), "html.parser")
+    except ParserRejectedMarkup as exc:  # e.g. a malformed <!DOCTYPE> or <![ section
+        reason = str(exc).splitlines()[-1].strip()
+        raise IngestError(f"{doc}: not valid HTML: {reason}") from exc
     title_tag = soup.find("title")
     page_title = collapse_whitespace(title_tag.get_text()) if isinstance(title_tag, Tag) else ""
     for tag in soup.find_all(list(_DROPPED)):

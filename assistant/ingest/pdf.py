@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,8 +17,10 @@ from assistant.ingest.text import build_blocks, clean_lines, roles_of
 from assistant.normalize import Paragraph, clean_chars, paragraphs, strip_running_lines, wrap_width
 from assistant.types import Document
 
-# pypdf reports damage in a file's structure with its own errors, but also with these.
-_DAMAGE = (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
+# pypdf reports damage in a file's structure with its own errors, but also with these
+# (NotImplementedError: an unknown filter name; struct and zlib errors: broken streams).
+_DAMAGE = (PyPdfError, ValueError, LookupError, TypeError, AttributeError, RecursionError,
+           NotImplementedError, ArithmeticError, AssertionError, struct.error, zlib.error)
 MAX_REPAIR_NOTES = 3
 
 
