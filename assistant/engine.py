@@ -86,7 +86,8 @@ class Engine:
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)
-        evidence = gather_evidence(reader, resolved, vector, hits, similarities, self.params)
+        evidence = gather_evidence(reader, resolved, language, vector, hits, similarities,
+                                   self.params)
         if abstain(evidence):
             return refusal(question, resolved, language, hits)
         support = sentence_support(reader, resolved, hits, self.params)

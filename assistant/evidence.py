@@ -29,6 +29,7 @@ class Evidence:
     unknown: float  # weighted share of the question's concepts found nowhere in the corpus
     unknown_terms: tuple[str, ...]
     lexical_top: bool  # the top passage is also among the lexical leg's results
+    same_language: bool  # the top passage is in the question's language
 
 
 def _specificity(word: str) -> float:
@@ -40,9 +41,9 @@ def _specificity(word: str) -> float:
     return min(1.0, max(0.1, (5.5 - zipf) / 2.5))
 
 
-def gather_evidence(reader: StoreReader, question: str, vector: np.ndarray, hits: Sequence[Hit],
-                    similarities: Sequence[np.ndarray], params: FusionParams,
-                    top: int = 3) -> Evidence:
+def gather_evidence(reader: StoreReader, question: str, language: str, vector: np.ndarray,
+                    hits: Sequence[Hit], similarities: Sequence[np.ndarray],
+                    params: FusionParams, top: int = 3) -> Evidence:
     """Evidence for a question from its hits and their per-sentence similarities."""
     concepts = query_concepts(reader, question, params)
     coverage = 0.0
@@ -64,6 +65,7 @@ def gather_evidence(reader: StoreReader, question: str, vector: np.ndarray, hits
         unknown=unknown / (sum(weights) or 1.0),
         unknown_terms=tuple(" ".join(c.forms[0]) for c in missing),
         lexical_top=bool(hits) and "lexical" in hits[0].ranks,
+        same_language=bool(hits) and hits[0].info.language == language,
     )
 
 
@@ -76,10 +78,13 @@ SENTENCE_MAX = 0.85
 
 def abstain(evidence: Evidence) -> bool:
     """Refuse when the evidence agrees that the corpus lacks the question's topic: a good
-    share of its specific words occur nowhere in the corpus, the best passages hold less than
-    half of the rest, and no sentence comes close in meaning."""
-    return (evidence.unknown >= UNKNOWN_MIN and evidence.coverage < COVERAGE_MAX
-            and evidence.best_sentence < SENTENCE_MAX)
+    share of its specific words occur nowhere in the corpus and the best passages hold less
+    than half of the rest. When the best passage is in another language than the question,
+    missing words are expected (they are in the other language), so refusing also needs that
+    no sentence comes close in meaning."""
+    if evidence.unknown < UNKNOWN_MIN or evidence.coverage >= COVERAGE_MAX:
+        return False
+    return evidence.same_language or evidence.best_sentence < SENTENCE_MAX
 
 
 def sentence_support(reader: StoreReader, question: str, hits: Sequence[Hit],
