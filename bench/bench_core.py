@@ -1,8 +1,9 @@
-"""Measure indexing of the bundled corpus and search latency; append results to bench/results/.
+"""Measure indexing of the bundled corpus, search and ask latency; append to bench/results/.
 
 Run from the repository root:  .venv/bin/python bench/bench_core.py [--questions FILE]
 Each run builds a fresh index in a temporary folder (so nothing is reused), then times
-every dev question once after a warm-up, in one process, one query at a time.
+every dev question after a warm-up (search, then ask, interleaved per question so both see
+the same machine load), in one process, one query at a time.
 """
 
 from __future__ import annotations
@@ -64,12 +65,16 @@ def main() -> int:
 
         questions = [q.question for q in read_questions(args.questions)]
         engine.search(questions[:3])  # warm-up: opens the index, first torch calls
-        latencies = []
+        engine.ask(questions[0])
+        latencies, ask_latencies = [], []
         for _ in range(args.repeat):
             for question in questions:
                 t0 = time.perf_counter()
                 engine.search([question], k=5)
                 latencies.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                engine.ask(question)
+                ask_latencies.append((time.perf_counter() - t0) * 1000)
         engine.close()
 
     result = {
@@ -87,6 +92,8 @@ def main() -> int:
         },
         "search_ms": {"queries": len(latencies), "p50": round(percentile(latencies, 50), 1),
                       "p95": round(percentile(latencies, 95), 1)},
+        "ask_ms": {"questions": len(ask_latencies), "p50": round(percentile(ask_latencies, 50), 1),
+                   "p95": round(percentile(ask_latencies, 95), 1)},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     print(json.dumps(result, indent=2))
