@@ -273,6 +273,10 @@ class _LazyEmbedder:
     def dim(self) -> int:
         return self._dim if self._dim is not None else self.model.dim
 
+    @dim.setter
+    def dim(self, value: int) -> None:  # the Embedder protocol declares a plain attribute
+        self._dim = value
+
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.passages(texts)
 
