@@ -304,8 +304,10 @@ def _index_one(
     try:
         document = _embed_document(path, name, entry, fingerprint, settings, embedder)
     except AssistantError as exc:
-        report.failed[name] = str(exc)
-        log.warning("failed to index %s", exc)
+        # a parser's message may quote the file
+        reason = mask_text(str(exc)) if settings.mask_personal_numbers else str(exc)
+        report.failed[name] = reason
+        log.warning("failed to index %s", reason)
         return
     stored.append(document)
     report.indexed.append(name)

@@ -73,11 +73,14 @@ def mask_text(text: str) -> str:
 
 
 def mask_document(document: Document) -> Document:
-    """The document with personal numbers masked in its title and every block."""
-    blocks = tuple(replace(b, text=mask_text(b.text)) for b in document.blocks)
+    """The document with personal numbers masked in its title and every block and heading."""
+    blocks = tuple(replace(b, text=mask_text(b.text), section=tuple(map(mask_text, b.section)))
+                   for b in document.blocks)
     title = mask_text(document.title) if document.title else document.title
     original = mask_text(document.original_text) if document.original_text else None
-    return replace(document, blocks=blocks, title=title, original_text=original)
+    problems = tuple(map(mask_text, document.problems))  # parser messages may quote the file
+    return replace(document, blocks=blocks, title=title, original_text=original,
+                   problems=problems)
 
 
 class PersonalNumberFilter(logging.Filter):

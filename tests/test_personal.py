@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import load_settings
+from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
 from assistant.personal import (
     COORDINATION_MASK,
@@ -94,13 +94,16 @@ def test_find_numbers_gives_spans_and_kinds() -> None:
 
 
 def test_mask_document_masks_title_and_blocks() -> None:
-    document = Document("d.txt", (Block("Beslut för 811218-9876", kind="heading"),
-                                  Block("Ingen siffra här."), Block("Dnr 811218-9875.")),
+    heading = ("Beslut för 811218-9876",)
+    document = Document("d.txt", (Block(heading[0], section=heading, kind="heading"),
+                                  Block("Ingen siffra här.", section=heading),
+                                  Block("Dnr 811218-9875.", section=heading)),
                         title="Beslut för 811218-9876")
     masked = mask_document(document)
     assert masked.title == f"Beslut för {PERSONAL_MASK}"
     assert [b.text for b in masked.blocks] == [
         f"Beslut för {PERSONAL_MASK}", "Ingen siffra här.", "Dnr 811218-9875."]
+    assert {b.section for b in masked.blocks} == {(f"Beslut för {PERSONAL_MASK}",)}
     assert masked.blocks[0].kind == "heading"
 
 
@@ -206,7 +209,7 @@ def test_cli_logs_at_debug_level_show_no_valid_number(tmp_path: Path, mask: bool
     assert "DEBUG" in logs and PERSONAL_MASK in logs  # the numbers were there, and masked
     assert find_numbers(logs) == []
     assert not any(number in logs for number in VALID)
-    texts = " ".join(hit["text"] + hit["title"] for line in out.splitlines()
+    texts = " ".join(hit["text"] + hit["title"] + hit["section"] for line in out.splitlines()
                      for hit in json.loads(line)["hits"])
     assert all(look_alike in texts for look_alike in LOOK_ALIKES)  # left alone
     if mask:  # masked in the index too: searching shows placeholders only
@@ -214,3 +217,14 @@ def test_cli_logs_at_debug_level_show_no_valid_number(tmp_path: Path, mask: bool
         assert PERSONAL_MASK in texts and COORDINATION_MASK in texts
     else:  # the text is indexed as written; only the logs are masked
         assert "19121212-1212" in texts
+
+
+def test_failure_reasons_quoting_the_file_are_masked(hash_settings: Settings) -> None:
+    from assistant.embed import HashEmbedder
+    from assistant.indexer import build_index
+
+    (hash_settings.corpus_dir / "bad.html").write_bytes(b"<p>x</p><![ 811218-9876")
+    report = build_index(hash_settings, HashEmbedder())
+    assert "not valid HTML" in report.failed["bad.html"]
+    assert PERSONAL_MASK in report.failed["bad.html"]
+    assert "811218-9876" not in report.failed["bad.html"]
