@@ -77,7 +77,8 @@ def main() -> int:
             if fold(text) not in texts[doc]:
                 errors.append(f"{qid}: gold not found in {doc}: {text!r}")
             if q["xling"] != (q["lang"] != DOC_LANG[doc]):
-                errors.append(f"{qid}: xling {q['xling']} but question {q['lang']}, doc {DOC_LANG[doc]}")
+                errors.append(f"{qid}: xling {q['xling']} but question {q['lang']}, "
+                              f"doc {DOC_LANG[doc]}")
 
     if DEV.exists():
         dev = load(DEV)
