@@ -117,8 +117,13 @@ def is_follow_up(question: str) -> bool:
     with a pronoun, or has no content words of its own)?"""
     content = [w for w in re.findall(r"\w+", question.lower())
                if w not in _SV_CUES and w not in _EN_CUES and len(w) > 2]
-    return bool(_FOLLOW_START.match(question.strip()) or _BACK_REFERENCE.search(question)
-                or _BACK_REFERENCE_END.search(question) or not content)
+    if _BACK_REFERENCE.search(question) or _BACK_REFERENCE_END.search(question) or not content:
+        return True
+    about = _WHAT_ABOUT.match(question.strip())
+    if about and not _QUESTION_WORD.search(about["rest"]):
+        return True  # "what about Kronoberg?", "och Kronoberg?"
+    # "och vad är Växjömentor?" opens like a follow-up but names its own subject.
+    return bool(_FOLLOW_START.match(question.strip())) and not _names(question)
 
 
 def _names(text: str, skip_first: bool = True) -> list[str]:

@@ -76,6 +76,8 @@ def test_satisfies(kind: str, sentence: str, expected: bool) -> None:
     ("Hur många kommuner finns det i Blekinge?", False),  # "det" here is a dummy subject
     ("Vad står i den regionala strategin?", False),  # "den" here is an article
     ("Who pays establishment benefit?", False),
+    ("och vad är Växjömentor?", False),  # opens like a follow-up but names its own subject
+    ("and who decides?", True),
 ])
 def test_is_follow_up(question: str, follow_up: bool) -> None:
     assert is_follow_up(question) is follow_up

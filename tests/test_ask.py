@@ -88,8 +88,7 @@ CONVERSATIONS = [
     (["Which law regulates civic orientation for newly arrived immigrants?"],
      "and who must offer it?", "kommuner"),
     (["Hur ofta möts nätverket VÄV Kronoberg?"], "vad syftar det till?", "civilsamhället"),
-    (["Who pays establishment benefit?", "and who decides on it?"], "och vad är Växjömentor?",
-     "Växjömentor"),
+    (["Vad är Växjömentor?", "när startade det?"], "vad bygger det på?", "Rotarys"),
 ]
 
 
