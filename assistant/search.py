@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from .compounds import compound_terms, join_hyphens, joined_words, split, trigrams
 from .lexical import fold, query_terms, tokens
 from .store import StoreReader
 from .types import Chunk, Filters, Hit
 
 LEGS = ("dense", "sentence", "lexical")
+COMPOUNDS = ("split", "ngrams", "none")
+NGRAM_SHARE = 0.8  # share of a word's trigrams a passage must hold to match it (`ngrams`)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,13 @@ class FusionParams:
     highlights: int = 2
     expand_terms: bool = True  # lexical leg also looks for the other language's domain terms
     balance_languages: bool = True  # dense legs take each document language's best in turn
+    # Swedish compounds in the lexical leg: "split" matches a compound by its known parts and
+    # a part inside a compound; "ngrams" by shared character trigrams; "none" by whole words.
+    compounds: str = "split"
+
+    def __post_init__(self) -> None:
+        if self.compounds not in COMPOUNDS:
+            raise ValueError(f"compounds must be one of {', '.join(COMPOUNDS)}")
 
 
 def dense_query(text: str, params: FusionParams) -> str:
@@ -37,30 +49,6 @@ def dense_query(text: str, params: FusionParams) -> str:
     from .terms import expand_query
 
     return expand_query(text)
-
-
-def fts_query(text: str, prefix_min: int) -> str:
-    """An FTS5 OR-query over the folded content words of a question."""
-    parts = []
-    for term in query_terms(text):
-        parts.append(f'"{term}"*' if len(term) >= prefix_min else f'"{term}"')
-    return " OR ".join(parts)
-
-
-def term_coverage(terms: list[str], folded_text: str, prefix_min: int,
-                  weights: dict[str, float] | None = None) -> float:
-    """Weighted share of the query terms found in a folded text (long terms match as
-    prefixes); every term weighs 1 when no weights are given."""
-    if not terms:
-        return 0.0
-    words = set(tokens(folded_text))
-    found = total = 0.0
-    for term in terms:
-        weight = 1.0 if weights is None else weights.get(term, 1.0)
-        total += weight
-        if term in words or (len(term) >= prefix_min and any(w.startswith(term) for w in words)):
-            found += weight
-    return found / total if total else 0.0
 
 
 def fuse(
@@ -198,15 +186,19 @@ class Concept:
     forms: tuple[tuple[str, ...], ...]  # folded content words of each form
     weight: float
     present: bool  # some form occurs in the corpus at all (else no passage can cover it)
+    compounds: str = "none"  # how words match compounds (FusionParams.compounds)
 
 
 def query_concepts(reader: StoreReader, query: str, params: FusionParams) -> list[Concept]:
     """The question's concepts with rarity weights; domain terms bring their other-language
-    forms when `params.expand_terms` is set (assistant/data/terms.tsv)."""
+    forms when `params.expand_terms` is set (assistant/data/terms.tsv), and compounds their
+    parts when `params.compounds` is "split"."""
     from .terms import expansions
 
+    if params.compounds != "none":
+        query = join_hyphens(fold(query))  # "etablerings- ersättning": one word
     terms = query_terms(query)
-    weights = term_weights(reader, terms, params.prefix_min)
+    weights = term_weights(reader, terms, params)
     concepts: list[Concept] = []
     claimed: set[str] = set()
     if params.expand_terms:
@@ -216,28 +208,50 @@ def query_concepts(reader: StoreReader, query: str, params: FusionParams) -> lis
                 continue
             claimed.update(own)
             others = tuple(f for f in (tuple(query_terms(t)) for t in expansion.targets) if f)
-            forms = (own, *others)
-            concepts.append(Concept(forms, max(weights[t] for t in own), _present(reader, forms,
-                                                                               params)))
-    concepts.extend(Concept(((t,),), weights[t], _present(reader, ((t,),), params))
+            concepts.append(_concept((own, *others), max(weights[t] for t in own), reader,
+                                     params))
+    concepts.extend(_concept(((t,),), weights[t], reader, params)
                     for t in terms if t not in claimed)
     return concepts
 
 
-def _present(reader: StoreReader, forms: tuple[tuple[str, ...], ...], params: FusionParams
-             ) -> bool:
-    return any(all(reader.document_frequency(fts_query(w, params.prefix_min)) for w in form)
-               for form in forms)
+def _concept(forms: tuple[tuple[str, ...], ...], weight: float, reader: StoreReader,
+             params: FusionParams) -> Concept:
+    """A concept; with split compounds, each form also as its compounds' parts."""
+    if params.compounds == "split":
+        parts = (tuple(p for w in form for p in split(w) or (w,)) for form in forms)
+        forms = tuple(dict.fromkeys((*forms, *parts)))
+    present = any(all(_frequency(reader, w, params) for w in form) for form in forms)
+    return Concept(forms, weight, present, params.compounds)
 
 
-def concept_fts_query(concepts: list[Concept], prefix_min: int) -> str:
-    """An FTS5 OR-query over every word of every form of the concepts."""
-    words = dict.fromkeys(w for c in concepts for form in c.forms for w in form)
-    return " OR ".join(f'"{w}"*' if len(w) >= prefix_min else f'"{w}"' for w in words)
+def word_query(words: Iterable[str], params: FusionParams) -> tuple[str, str]:
+    """The lexical table and FTS5 OR-query that find passages holding any of the words:
+    long words as prefixes, in the text and (`split`) its compound parts, or (`ngrams`) any
+    of their trigrams."""
+    words = list(dict.fromkeys(words))
+    if params.compounds == "ngrams":
+        grams = dict.fromkeys(g for w in words if len(w) >= 3 for g in sorted(trigrams(w)))
+        return "ngrams", " OR ".join(f'"{g}"' for g in grams)
+    match = " OR ".join(f'"{w}"*' if len(w) >= params.prefix_min else f'"{w}"' for w in words)
+    if params.compounds == "none" and match:
+        match = f"text : ({match})"  # not the compounds column
+    return "lexical", match
+
+
+def _frequency(reader: StoreReader, word: str, params: FusionParams) -> int:
+    """How many passages hold a word (with `ngrams`, anywhere inside a word)."""
+    if params.compounds == "ngrams":
+        if len(word) >= 3:
+            return reader.document_frequency(f'"{word}"', "ngrams")
+        return reader.document_frequency(f'text : "{word}"')
+    table, match = word_query([word], params)
+    return reader.document_frequency(match, table)
 
 
 def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int) -> float:
-    """Weighted share of the concepts a folded text covers (long words match as prefixes).
+    """Weighted share of the concepts a folded text covers (long words match as prefixes;
+    compounds as each concept says).
 
     Concepts the corpus lacks altogether are left out: no passage can hold them, so they
     cannot tell passages apart (they matter for refusing, see assistant/evidence.py).
@@ -246,24 +260,50 @@ def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int)
     total = sum(c.weight for c in concepts)
     if not total:
         return 0.0
-    words = set(tokens(folded_text))
 
-    def has(word: str) -> bool:
-        return word in words or (len(word) >= prefix_min
-                                 and any(w.startswith(word) for w in words))
+    def has(word: str, compounds: str) -> bool:
+        known = _vocabulary(folded_text, compounds)
+        if word in known:
+            return True
+        if len(word) < prefix_min:
+            return False
+        if compounds == "ngrams":
+            wanted = trigrams(word)
+            return len(wanted & _trigrams(folded_text)) >= NGRAM_SHARE * len(wanted)
+        return any(w.startswith(word) for w in known)
 
-    found = sum(c.weight for c in concepts if any(all(map(has, form)) for form in c.forms))
+    found = sum(c.weight for c in concepts
+                if any(all(has(w, c.compounds) for w in form) for form in c.forms))
     return found / total
 
 
-def term_weights(reader: StoreReader, terms: list[str], prefix_min: int) -> dict[str, float]:
+@lru_cache(maxsize=4096)
+def _vocabulary(folded_text: str, compounds: str) -> frozenset[str]:
+    """The words a passage offers for matching: its tokens, plus the hyphen-joined words and
+    (`split`) the parts of its compounds. Cached: the same passages come up query after query."""
+    words = tokens(folded_text)
+    if compounds == "split":
+        words += compound_terms(folded_text)
+    elif compounds == "ngrams":
+        words += joined_words(folded_text)
+    return frozenset(words)
+
+
+@lru_cache(maxsize=4096)
+def _trigrams(folded_text: str) -> frozenset[str]:
+    """The trigrams of a passage's words (`ngrams`)."""
+    return frozenset(g for w in _vocabulary(folded_text, "ngrams") for g in trigrams(w))
+
+
+def term_weights(reader: StoreReader, terms: list[str], params: FusionParams
+                 ) -> dict[str, float]:
     """BM25-style inverse document frequency of each query term over the chunks."""
     import math
 
     n = reader.chunk_index.ntotal  # type: ignore[attr-defined]
     weights = {}
     for term in terms:
-        df = reader.document_frequency(fts_query(term, prefix_min))
+        df = _frequency(reader, term, params)
         weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
     return weights
 
@@ -287,8 +327,8 @@ def search_vector(
     # words (weighted by rarity): an English question over Swedish text otherwise pulls in
     # whichever English passage shares one or two common words with it.
     concepts = query_concepts(reader, query, params)
-    lexical_hits = reader.lexical(concept_fts_query(concepts, params.prefix_min),
-                                  params.depth * 4)
+    table, match = word_query((w for c in concepts for form in c.forms for w in form), params)
+    lexical_hits = reader.lexical(match, params.depth * 4, table)
     lexical_hits = [(r, sc) for r, sc in lexical_hits if allowed is None or r in allowed]
     texts = reader.lexical_texts(r for r, _ in lexical_hits)
     # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.

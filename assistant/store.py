@@ -5,7 +5,8 @@ Layout of the index folder::
     CURRENT              name of the generation in service (replaced atomically)
     gen-000007/          one complete build
         manifest.json    how it was built, its documents, size and sha256 of every file
-        store.sqlite     documents, chunks, sentences (with their vectors), FTS5 lexical index
+        store.sqlite     documents, chunks, sentences (with their vectors), FTS5 lexical
+                         indexes: words with compound parts, and (contentless) trigrams
         chunks.faiss     inner-product index over chunk vectors; id = chunk row
         sentences.faiss  inner-product index over sentence vectors; id = sentence row
 
@@ -35,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from .compounds import compound_terms, joined_words
 from .errors import IndexCorruptError, IndexMissingError
 from .lexical import fold
 from .types import Chunk, DocInfo, Sentence
 
-FORMAT = 2  # 2: chunks keep the text as extracted before OCR repair
+FORMAT = 3  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms, trigrams
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
@@ -66,8 +68,11 @@ CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL, idx INTEGER NOT NULL,
     vector BLOB NOT NULL
 );
-CREATE VIRTUAL TABLE lexical USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE lexical USING fts5(text, compounds,
+                                         tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE ngrams USING fts5(text, content = '', tokenize = 'trigram');
 """
+LEXICAL_TABLES = ("lexical", "ngrams")
 
 
 @dataclass(frozen=True)
@@ -177,8 +182,11 @@ def write_generation(
                  json.dumps([[s.start, s.end, s.page, list(s.section)] for s in chunk.sentences]),
                  vector.astype(np.float32).tobytes(), chunk.original),
             )
-            db.execute("INSERT INTO lexical(rowid, text) VALUES (?, ?)",
-                       (chunk_row, lexical_text(chunk)))
+            text = lexical_text(chunk)
+            db.execute("INSERT INTO lexical(rowid, text, compounds) VALUES (?, ?, ?)",
+                       (chunk_row, text, " ".join(compound_terms(text))))
+            db.execute("INSERT INTO ngrams(rowid, text) VALUES (?, ?)",
+                       (chunk_row, " ".join((text, *joined_words(text)))))
             for i in range(len(chunk.sentences)):
                 db.execute("INSERT INTO sentences VALUES (?,?,?,?)",
                            (sentence_row, chunk_row, i,
@@ -309,6 +317,13 @@ def open_generation(index_dir: Path) -> tuple[Path, dict[str, Any]]:
     raise IndexCorruptError("no usable index generation: " + " | ".join(problems))
 
 
+def _lexical_table(name: str) -> str:
+    """A lexical table's name, checked (it is put into SQL)."""
+    if name not in LEXICAL_TABLES:
+        raise ValueError(f"no lexical table {name!r}; use one of {', '.join(LEXICAL_TABLES)}")
+    return name
+
+
 class StoreReader:
     """Read access to one generation's SQLite store and FAISS indexes."""
 
@@ -357,13 +372,15 @@ class StoreReader:
                                  r[8], r[9], sentences, r[11])
         return result
 
-    def lexical(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """Chunk rows and BM25 scores (higher is better) for an FTS5 match expression."""
+    def lexical(self, match: str, limit: int, table: str = "lexical") -> list[tuple[int, float]]:
+        """Chunk rows and BM25 scores (higher is better) for an FTS5 match expression over
+        the words and compound parts (`lexical`) or the trigrams (`ngrams`) of the chunks."""
         if not match:
             return []
+        table = _lexical_table(table)
         rows = self.db.execute(
-            "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
-            "ORDER BY bm25(lexical) LIMIT ?", (match, limit))
+            f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ? "
+            f"ORDER BY bm25({table}) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
 
     def sentence_sample(self, size: int = 4000) -> np.ndarray:
@@ -388,13 +405,15 @@ class StoreReader:
         i = int(np.searchsorted(self._chunk_starts, row, side="right")) - 1
         return self._chunk_docs[i]
 
-    def document_frequency(self, match: str) -> int:
+    def document_frequency(self, match: str, table: str = "lexical") -> int:
         """How many chunks an FTS5 match expression finds (cached per expression)."""
-        if match not in self._df:
+        key = f"{table}\0{match}"
+        if key not in self._df:
+            table = _lexical_table(table)
             (count,) = self.db.execute(
-                "SELECT count(*) FROM lexical WHERE lexical MATCH ?", (match,)).fetchone()
-            self._df[match] = int(count)
-        return self._df[match]
+                f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (match,)).fetchone()
+            self._df[key] = int(count)
+        return self._df[key]
 
     def lexical_texts(self, rows: Iterable[int]) -> dict[int, str]:
         """The folded text the lexical leg indexed for each chunk row."""

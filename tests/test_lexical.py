@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.lexical import fold, query_terms, tokens
-from assistant.search import fts_query
+from assistant.search import FusionParams, word_query
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,16 @@ def test_tokens_and_terms() -> None:
         "pays", "establishment", "benefit"]
 
 
-def test_fts_query_prefixes_long_terms() -> None:
-    assert fts_query("Vem betalar ersättning", prefix_min=5) == '"betalar"* OR "ersattning"*'
-    assert fts_query("vad är det", prefix_min=5) == ""
+@pytest.mark.parametrize(
+    ("compounds", "expected"),
+    [
+        ("split", ("lexical", '"betalar"* OR "ersattning"* OR "ut"')),
+        ("none", ("lexical", 'text : ("betalar"* OR "ersattning"* OR "ut")')),
+        ("ngrams", ("ngrams", '"ala" OR "bet" OR "eta" OR "lar" OR "tal" OR "att" OR "ers" OR '
+                              '"ing" OR "nin" OR "rsa" OR "sat" OR "tni" OR "ttn"')),
+    ],
+)
+def test_word_query_prefixes_long_words(compounds: str, expected: tuple[str, str]) -> None:
+    params = FusionParams(compounds=compounds)
+    assert word_query(["betalar", "ersattning", "ut", "betalar"], params) == expected
+    assert word_query([], params)[1] == ""

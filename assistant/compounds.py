@@ -1,0 +1,128 @@
+"""Swedish compounds for the lexical leg: folded words split into known parts, and hyphenated
+first parts ("etablerings- ersättning", "hälso- och sjukvård") joined to the word they share."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import cache, lru_cache
+
+from .lexical import fold
+
+__all__ = ["MIN_PART", "NOT_PARTS", "PART_FLOOR", "compound_terms", "head", "join_hyphens",
+           "joined_words", "split", "trigrams"]
+
+MIN_PART = 4  # shorter parts are mostly prefixes and function words: "för", "upp", "sam"
+PART_FLOOR = 1e-6  # a part must be at least this frequent (wordfreq share of all words)
+# Known words that are not parts of the compounds they start or end: particles that prefix
+# verbs and their nouns ("tillväxt" is not "till" + "växt", "undersöka" not "under" + "söka"),
+# and endings that happen to be words ("-ande", "-heter", "-erna").
+NOT_PARTS = frozenset("""
+    after efter emot fram framat genom hela inne inom mellan over redo runt samman sedan till
+    under utan ande ende heter erna arna orna ning ningen else lighet liga ligt iska aren
+    """.split())
+TRIGRAM = 3
+
+# "etablerings- ersättning" (a broken or spaced compound) and "hälso- och sjukvård" (a shared
+# second part): a first part ending in '-', a space, an optional conjunction, the next word.
+_HYPHEN = re.compile(
+    r"(?<![\w-])([^\W\d_]+)- +(?:(och|eller|samt|respektive|and|or) +)?([^\W\d_]{2,})")
+_WORDS = re.compile(r"\w+")
+
+
+@cache
+def _frequencies() -> dict[str, float]:
+    """wordfreq's Swedish list folded like the lexical text (å→a), frequencies summed."""
+    from wordfreq import get_frequency_dict
+
+    folded: dict[str, float] = {}
+    for word, freq in get_frequency_dict("sv").items():
+        if freq >= PART_FLOOR:
+            key = word if word.isascii() else fold(word)
+            folded[key] = folded.get(key, 0.0) + freq
+    return folded
+
+
+def _part(piece: str, last: bool) -> tuple[str, float] | None:
+    """A known part and its frequency; a part before another may end in a linking 's'
+    ("etablerings-", "arbets-" from "arbete")."""
+    freq = _frequencies()
+    if piece in NOT_PARTS:
+        return None
+    options = [(piece, freq.get(piece, 0.0))]
+    if not last and piece.endswith("s") and len(piece) > MIN_PART:
+        stem = piece[:-1]
+        options += [(stem, freq.get(stem, 0.0)), (stem + "e", freq.get(stem + "e", 0.0))]
+    word, score = max(options, key=lambda option: option[1])
+    return (word, score) if score else None
+
+
+@lru_cache(maxsize=200_000)
+def split(word: str) -> tuple[str, ...]:
+    """The parts of a folded compound, or () when the word is not one.
+
+    Of the splits into known parts of at least MIN_PART letters, one with the fewest parts is
+    taken (the most frequent such), and only if each part is commoner than the word itself
+    (after Koehn and Knight 2003): "etableringsersattning" → ("etablering", "ersattning");
+    "kommunerna", "foreningen" (not "foren" + "ingen") → ().
+    """
+    n = len(word)
+    if n < 2 * MIN_PART or not word.isalpha():
+        return ()
+    # splits[i]: (sum of log frequencies, lowest frequency, parts) of the best split of word[:i]
+    # into as many parts as the current round
+    splits: dict[int, tuple[float, float, tuple[str, ...]]] = {0: (0.0, 1.0, ())}
+    for _ in range(n // MIN_PART):
+        longer: dict[int, tuple[float, float, tuple[str, ...]]] = {}
+        for start, (score, lowest, parts) in splits.items():
+            for end in range(start + MIN_PART, n + 1):
+                part = _part(word[start:end], end == n)
+                if part is not None and (end not in longer
+                                         or score + math.log(part[1]) > longer[end][0]):
+                    longer[end] = (score + math.log(part[1]), min(lowest, part[1]),
+                                   (*parts, part[0]))
+        splits = longer
+        if n in splits and len(splits[n][2]) > 1:
+            _, lowest, parts = splits[n]
+            return parts if lowest > _frequencies().get(word, 0.0) else ()
+    return ()
+
+
+def head(word: str) -> str:
+    """The last part of a compound ("utbildningscenter" → "center"), or the word."""
+    parts = split(word)
+    return parts[-1] if parts else word
+
+
+def join_hyphens(folded: str) -> str:
+    """Folded text with hyphenated first parts joined: "etablerings- ersattning" →
+    "etableringsersattning", "halso- och sjukvard" → "halsovard och sjukvard"."""
+
+    def joined(match: re.Match[str]) -> str:
+        first, conjunction, second = match.groups()
+        if conjunction is None:
+            return first + second
+        return f"{first}{head(second)} {conjunction} {second}"
+
+    return _HYPHEN.sub(joined, folded)
+
+
+def joined_words(folded: str) -> list[str]:
+    """The words that joining hyphenated first parts makes, each once in first-seen order."""
+    words = set(_WORDS.findall(folded))
+    return list(dict.fromkeys(w for w in _WORDS.findall(join_hyphens(folded)) if w not in words))
+
+
+def compound_terms(folded: str) -> list[str]:
+    """What the compound column indexes for a folded text: the hyphen-joined words and the
+    parts of every compound, each once in first-seen order."""
+    joined = joined_words(folded)
+    terms = dict.fromkeys(joined)
+    for word in (*_WORDS.findall(folded), *joined):
+        terms.update(dict.fromkeys(split(word)))
+    return list(terms)
+
+
+def trigrams(word: str) -> set[str]:
+    """The word's character trigrams (the word itself when shorter)."""
+    return {word[i:i + TRIGRAM] for i in range(max(1, len(word) - TRIGRAM + 1))}

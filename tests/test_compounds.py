@@ -1,0 +1,113 @@
+"""Swedish compounds in the lexical leg: splitting, hyphenated first parts, and matching."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from assistant.compounds import compound_terms, join_hyphens, joined_words, split
+from assistant.config import load_settings
+from assistant.embed import HashEmbedder
+from assistant.engine import Engine
+from assistant.indexer import build_index
+from assistant.search import FusionParams
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("etableringsersattning", ("etablering", "ersattning")),
+        ("etableringsersattningen", ("etablering", "ersattningen")),  # inflected head
+        ("samhallsorientering", ("samhalle", "orientering")),  # linking s after a dropped e
+        ("arbetsmarknaden", ("arbete", "marknaden")),
+        ("integrationscenter", ("integration", "center")),
+        ("kommunerna", ()),  # an ending, not a part
+        ("foreningen", ()),  # "foren" + "ingen": a part rarer than the word
+        ("tillvaxten", ()),  # a particle prefix is no part
+        ("forskola", ()),  # parts of three letters are not taken
+        ("ersattning", ()),
+        ("2019", ()),
+    ],
+)
+def test_split(word: str, parts: tuple[str, ...]) -> None:
+    assert split(word) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [
+        ("etablerings- ersattning", "etableringsersattning"),
+        ("etablerings- och ersattning", "etableringsersattning och ersattning"),
+        ("halso- och sjukvard", "halsovard och sjukvard"),  # the shared second part
+        ("integrations- och utbildningscenter", "integrationscenter och utbildningscenter"),
+        ("asyl- eller etableringsinsatser", "asylinsatser eller etableringsinsatser"),
+        ("bostader - ersattning", "bostader - ersattning"),  # a dash, not a hyphen
+        ("2019- 2024", "2019- 2024"),
+        ("37a- samt tidiga", "37a- samt tidiga"),
+        ("etablerings-ersattning", "etablerings-ersattning"),  # tokenised as two words already
+    ],
+)
+def test_join_hyphens(text: str, joined: str) -> None:
+    assert join_hyphens(text) == joined
+
+
+def test_compound_terms_hold_joins_and_parts() -> None:
+    text = "hon fick etablerings- och ersattning och etableringsersattningen"
+    assert joined_words(text) == ["etableringsersattning"]
+    assert compound_terms(text) == ["etableringsersattning", "etablering", "ersattningen",
+                                    "ersattning"]
+
+
+DOCUMENTS = {
+    "compound.md": "Försäkringskassan betalar ut etableringsersättningen varje månad.",
+    "separate.md": "Den som deltar i programmet får ersättning vid etablering.",
+    "spaced.md": "Beslut om etablerings- ersättning fattas av handläggaren.",
+    "shared.md": "Regionen ansvarar för hälso- och sjukvård för asylsökande.",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root: Path = tmp_path_factory.mktemp("compounds")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in DOCUMENTS.items():
+        (corpus / name).write_text(f"# {name}\n\n{text}\n", encoding="utf-8")
+    settings = load_settings(env={}, corpus_dir=corpus, index_dir=root / "index", model="hash",
+                             model_dir=root / "models")
+    build_index(settings, HashEmbedder())
+    return Engine(settings, HashEmbedder())
+
+
+ALL = {"compound.md", "separate.md", "spaced.md"}
+
+
+@pytest.mark.parametrize(
+    ("query", "compounds", "docs"),
+    [
+        ("ersättning", "none", {"separate.md", "spaced.md"}),
+        ("ersättning", "split", ALL),  # a part inside a compound
+        ("ersättning", "ngrams", ALL),
+        ("etableringsersättning", "none", {"compound.md"}),
+        ("etableringsersättning", "split", ALL),  # the parts apart, and a spaced compound
+        ("etableringsersättning", "ngrams", ALL),
+        ("etablerings- ersättning", "none", {"spaced.md"}),
+        ("etablerings- ersättning", "split", ALL),
+        ("etablerings- och ersättning", "split", ALL),
+        ("hälsovård", "none", set()),
+        ("hälsovård", "split", {"shared.md"}),  # "hälso- och sjukvård" at index time
+        ("hälsovård", "ngrams", {"shared.md"}),
+    ],
+)
+def test_lexical_leg_matches_compounds(engine: Engine, query: str, compounds: str,
+                                       docs: set[str]) -> None:
+    engine.params = replace(FusionParams(), compounds=compounds)
+    hits = engine.search([query], k=10)[0]
+    assert {h.chunk.doc for h in hits if "lexical" in h.ranks} == docs
+
+
+def test_unknown_compounds_setting() -> None:
+    with pytest.raises(ValueError, match="compounds"):
+        FusionParams(compounds="stem")
