@@ -78,6 +78,7 @@ def citation_json(citation: Citation) -> dict[str, Any]:
         "ocr_repaired": hit.chunk.original is not None,
         "original_quote": " ".join(hit.chunk.original[citation.start:citation.end].split())
         if hit.chunk.original is not None else None,
+        "original_text": hit.chunk.original,
     }
 
 

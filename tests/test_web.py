@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
+from assistant.api import create_app
 from assistant.config import Settings, load_settings
 from assistant.embed import HashEmbedder
+from assistant.engine import Engine
 
-from .conftest import CORPUS, REPO
+from .conftest import REPO
 from .servers import indexed_app, running
 
 pytestmark = pytest.mark.browser
@@ -108,14 +110,10 @@ def hash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def real_site(tmp_path_factory: pytest.TempPathFactory, converted: Path,
-              embedder: Any) -> Iterator[Site]:
-    root = tmp_path_factory.mktemp("web-real")
-    shutil.copytree(CORPUS, root / "corpus")
-    settings: Settings = load_settings(env={}, corpus_dir=root / "corpus",
-                                       index_dir=root / "index", model_dir=converted.parent,
-                                       rate_limit=0)
-    app = indexed_app(settings, embedder)
+def real_site(real_settings: Settings, real_engine: Any, embedder: Any) -> Iterator[Site]:
+    # The session's real index of the bundled corpus (built once, by the real_engine fixture).
+    settings = real_settings.with_overrides(rate_limit=0)
+    app = create_app(settings, Engine(settings, embedder))
     with running(app) as url:
         yield Site(url, app)
 
@@ -194,6 +192,14 @@ def test_establishment_benefit_answer_and_its_citation(browser: Any, real_site: 
     link = page.locator("#passage-link")
     assert re.fullmatch(r"/api/documents/blekinge-integrationsstrategi-2023-2026\.txt/file"
                         r"(#page=\d+)?", link.get_attribute("href"))
+    # The Blekinge text was OCR-repaired: marked so, with the original one click away.
+    assert page.locator("#passage-repaired").is_visible()
+    toggle = page.locator("#passage-original")
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    assert "Forsakringskassan betalar ut" in squeeze(passage.locator("mark").inner_text())
+    toggle.click()
+    assert "Försäkringskassan betalar ut" in squeeze(passage.locator("mark").inner_text())
     assert watch.errors == [] and watch.dialogs == []
     context.close()
 

@@ -122,6 +122,19 @@ function openPassage(item, trigger) {
   $("passage-page").textContent = item.page ?? "—";
   const range = quoteRange(item, quote);
   $("passage-text").replaceChildren(marked(item.text, range ? [range] : []));
+  // OCR-repaired text is marked as such; the text as extracted is one click away (same offsets).
+  const repaired = Boolean(item.ocr_repaired && item.original_text);
+  $("passage-repaired").hidden = !repaired;
+  const toggle = $("passage-original");
+  toggle.setAttribute("aria-pressed", "false");
+  toggle.replaceChildren(label("span", "passage.showOriginal"));
+  toggle.onclick = () => {
+    const showing = toggle.getAttribute("aria-pressed") === "true";
+    const text = showing ? item.text : item.original_text;
+    $("passage-text").replaceChildren(marked(text, range ? [range] : []));
+    toggle.setAttribute("aria-pressed", String(!showing));
+    toggle.replaceChildren(label("span", showing ? "passage.showOriginal" : "passage.showRepaired"));
+  };
   $("passage-note").hidden = Boolean(range) || !quote;
   const link = $("passage-link");
   link.href = fileUrl(item.doc, item.page);

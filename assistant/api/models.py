@@ -109,6 +109,7 @@ class Citation(BaseModel):
     offsets: list[int]
     ocr_repaired: bool = Field(False, description="quote corrected automatically (OCR repair)")
     original_quote: str | None = Field(None, description="the quote as extracted, if repaired")
+    original_text: str | None = Field(None, description="the passage as extracted, if repaired")
 
 
 class AskResponse(BaseModel):
