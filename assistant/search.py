@@ -55,10 +55,11 @@ def fuse(
     rankings: dict[str, list[int]], params: FusionParams,
     weights: tuple[float, float, float] | None = None,
 ) -> list[tuple[int, float]]:
-    """Weighted RRF over each leg's ranked rows; ties broken by row for determinism."""
+    """Weighted RRF over each leg's ranked rows; ties broken by row for determinism. A leg
+    weighted 0 is off: its rows are not candidates."""
     scores: dict[int, float] = defaultdict(float)
     for leg, weight in zip(LEGS, weights or params.weights, strict=True):
-        for rank, row in enumerate(rankings.get(leg, []), start=1):
+        for rank, row in enumerate(rankings.get(leg, []) if weight else [], start=1):
             scores[row] += weight / (params.rrf_k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
@@ -308,6 +309,24 @@ def term_weights(reader: StoreReader, terms: list[str], params: FusionParams
     return weights
 
 
+def gate_lexical(reader: StoreReader, concepts: list[Concept], found: list[tuple[int, float]],
+                 params: FusionParams) -> list[tuple[int, float]]:
+    """The lexical leg: a backend's (row, score) hits, best first, kept only for passages
+    that hold at least `params.min_coverage` of the question's concepts.
+
+    Lexical evidence counts only for passages holding most of the question's content words
+    (weighted by rarity): an English question over Swedish text otherwise pulls in whichever
+    English passage shares one or two common words with it.
+    """
+    texts = reader.lexical_texts(r for r, _ in found)
+    # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.
+    context = {doc: fold(f"{info.title} {info.region or ''}") for doc, info in reader.docs.items()}
+    kept = [(r, score) for r, score in found
+            if concept_coverage(concepts, f"{texts[r]} {context[reader.row_doc(r)]}",
+                                params.prefix_min) >= params.min_coverage]
+    return kept[: params.depth]
+
+
 def search_vector(
     reader: StoreReader, query: str, vector: np.ndarray, k: int = 5,
     filters: Filters | None = None, params: FusionParams | None = None,
@@ -323,27 +342,17 @@ def search_vector(
     dense = dense_chunks(reader, vector, parts, params.depth)
     sentence = dense_sentences(reader, vector, parts, params.depth)
 
-    # Lexical evidence counts only for passages holding most of the question's content
-    # words (weighted by rarity): an English question over Swedish text otherwise pulls in
-    # whichever English passage shares one or two common words with it.
     concepts = query_concepts(reader, query, params)
     table, match = word_query((w for c in concepts for form in c.forms for w in form), params)
-    lexical_hits = reader.lexical(match, params.depth * 4, table)
-    lexical_hits = [(r, sc) for r, sc in lexical_hits if allowed is None or r in allowed]
-    texts = reader.lexical_texts(r for r, _ in lexical_hits)
-    # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.
-    context = {doc: fold(f"{info.title} {info.region or ''}") for doc, info in reader.docs.items()}
-    texts = {r: f"{text} {context[reader.row_doc(r)]}" for r, text in texts.items()}
-    lexical = [r for r, _ in lexical_hits
-               if concept_coverage(concepts, texts[r], params.prefix_min) >= params.min_coverage
-               ][: params.depth]
+    found = [(r, sc) for r, sc in reader.lexical(match, params.depth * 4, table)
+             if allowed is None or r in allowed]
+    bm25 = dict(gate_lexical(reader, concepts, found, params))
+    lexical = list(bm25)
     weights = params.weights
     if params.mode == "rrf":
         fused = fuse({"dense": dense, "sentence": sentence, "lexical": lexical}, params,
                      weights)[:k]
     else:
-        kept = set(lexical)
-        bm25 = {r: sc for r, sc in lexical_hits if r in kept}
         fused = combine_scores(reader, vector, set(dense) | set(sentence) | set(lexical),
                                bm25, weights)[:k]
     chunks = reader.chunks(row for row, _ in fused)

@@ -19,6 +19,8 @@ def test_fuse_weighted_rrf_with_stable_ties() -> None:
     assert [(row, round(score, 3)) for row, score in fused] == [(2, 1.0), (1, 0.833), (3, 0.5)]
     tied = fuse({"dense": [3, 1], "sentence": [1, 3]}, params)
     assert [row for row, _ in tied] == [1, 3]
+    lexical_only = fuse({"dense": [3, 1], "lexical": [2]}, params, weights=(0, 0, 1))
+    assert [row for row, _ in lexical_only] == [2]  # a leg weighted 0 brings no rows
 
 
 @pytest.fixture
