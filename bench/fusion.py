@@ -1,82 +1,165 @@
-"""Compare fusion variants on an eval file, over the built index; prints a Markdown table.
+"""Compare retrieval variants on the dev and held-out questions; prints a Markdown table.
 
 Run from the repository root after `assistant index`:
-    .venv/bin/python bench/fusion.py [--questions FILE]
-Each leg's ranking is computed once per question; variants only re-fuse them.
+    .venv/bin/python bench/fusion.py > bench/fusion-DATE.md
+Rows switch one thing off or change it at a time against the defaults: OCR repair (an index
+built without it into a temporary folder, about 90 s), domain-term expansion, compound
+matching, the legs (chunk vectors, sentence vectors, lexical), language balancing, the
+lexical coverage gate, weights and the RRF constant. Queries are embedded as the engine
+embeds them (`dense_query`), once per expansion setting.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
-from assistant.config import load_settings
+import numpy as np
+
+from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
 from assistant.evaluate import Question, first_match, read_questions
-from assistant.search import FusionParams, search_vector
+from assistant.search import FusionParams, dense_query, search_vector
 
 REPO = Path(__file__).resolve().parent.parent
+DEV = REPO.parent / "shared" / "eval" / "questions.jsonl"
+HELDOUT = REPO / "bench" / "heldout" / "questions.jsonl"
+METRICS = ("R@1", "R@5", "MRR@10", "xR@5")
 
 
-def run(engine: Engine, questions: list[Question], params: FusionParams) -> dict[str, float]:
-    """R@1, R@5, MRR@10 overall and cross-lingual for one parameter set."""
-    vectors = engine.embedder.queries([q.question for q in questions])
-    ranks, xranks = [], []
-    for question, vector in zip(questions, vectors, strict=True):
-        if not question.answerable:
-            continue
-        hits = search_vector(engine.reader, question.question, vector, 10, None, params)
-        rank = first_match(hits, question.gold)
-        ranks.append(rank)
-        if question.xling:
-            xranks.append(rank)
+class Runner:
+    """One index and model; query vectors cached per question set and expansion setting."""
 
-    def summary(rs: list[int | None]) -> tuple[float, float, float]:
-        n = len(rs) or 1
-        return (sum(r == 1 for r in rs) / n, sum(r is not None and r <= 5 for r in rs) / n,
-                sum(1 / r for r in rs if r is not None) / n)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._vectors: dict[tuple[str, bool], np.ndarray] = {}
 
-    r1, r5, mrr = summary(ranks)
-    _, xr5, _ = summary(xranks)
-    return {"R@1": r1, "R@5": r5, "MRR@10": mrr, "xR@5": xr5}
+    def vectors(self, name: str, questions: list[Question], params: FusionParams
+                ) -> np.ndarray:
+        key = (name, params.expand_terms)
+        if key not in self._vectors:
+            self._vectors[key] = self.engine.embedder.queries(
+                [dense_query(q.question, params) for q in questions])
+        return self._vectors[key]
+
+    def run(self, name: str, questions: list[Question], params: FusionParams
+            ) -> dict[str, float]:
+        """R@1, R@5, MRR@10 overall and R@5 cross-lingual over the answerable questions."""
+        ranks, xranks = [], []
+        for question, vector in zip(questions, self.vectors(name, questions, params),
+                                    strict=True):
+            if not question.answerable:
+                continue
+            hits = search_vector(self.engine.reader, question.question, vector, 10, None,
+                                 params)
+            rank = first_match(hits, question.gold)
+            ranks.append(rank)
+            if question.xling:
+                xranks.append(rank)
+        r1, r5, mrr = summary(ranks)
+        return {"R@1": r1, "R@5": r5, "MRR@10": mrr, "xR@5": summary(xranks)[1]}
+
+
+def summary(ranks: list[int | None]) -> tuple[float, float, float]:
+    """R@1, R@5 and MRR@10 of first-match ranks (None: not in the top 10)."""
+    n = len(ranks) or 1
+    return (sum(r == 1 for r in ranks) / n, sum(r is not None and r <= 5 for r in ranks) / n,
+            sum(1 / r for r in ranks if r is not None) / n)
+
+
+def variants() -> list[tuple[str, FusionParams]]:
+    """The parameter sets compared over the built index, defaults first."""
+    base = FusionParams()
+    rows = [
+        ("defaults", base),
+        ("no term expansion", replace(base, expand_terms=False)),
+        ("no language balancing", replace(base, balance_languages=False)),
+        *((f"compounds {c}", replace(base, compounds=c)) for c in ("none", "split", "ngrams")),
+        ("chunk vectors only", replace(base, weights=(1, 0, 0))),
+        ("sentence vectors only", replace(base, weights=(0, 1, 0))),
+        *((f"lexical only, compounds {c}", replace(base, weights=(0, 0, 1), compounds=c))
+          for c in ("none", "split", "ngrams")),
+        ("chunk vectors + lexical", replace(base, weights=(1, 0, 1))),
+        ("sentence vectors + lexical", replace(base, weights=(0, 1, 1))),
+        ("chunk + sentence vectors (no lexical)", replace(base, weights=(1, 1, 0))),
+    ]
+    for weights, rrf_k in itertools.product(
+        [(1, 1, 1), (1, 1, 0.5), (1, 0.5, 1), (0.5, 1, 1), (2, 1, 1), (1, 2, 1), (1, 1, 2)],
+        [10, 30, 60, 100],
+    ):
+        rows.append((f"weights {weights}, k={rrf_k}", replace(base, weights=weights,
+                                                              rrf_k=rrf_k)))
+    rows += [(f"lexical coverage ≥ {cov}", replace(base, min_coverage=cov))
+             for cov in (0.0, 0.5, 0.6, 0.8, 0.9)]
+    rows += [(f"score sum {w}", replace(base, mode="score", weights=w))
+             for w in [(1, 1, 0.1), (1, 0, 0.1), (0, 1, 0.1)]]
+    return rows
+
+
+@contextmanager
+def index_without_repair(settings: Settings, engine: Engine) -> Iterator[Engine]:
+    """An engine over a fresh index of the corpus built with OCR repair switched off (a
+    bench-only switch: the indexer's repair step is replaced by the identity)."""
+    from assistant.indexer import build_index
+
+    with tempfile.TemporaryDirectory(prefix="fusion-norepair-") as tmp:
+        unrepaired = replace(settings, index_dir=Path(tmp))
+        with mock.patch("assistant.indexer.repair_document", lambda document: document):
+            build_index(unrepaired, engine.embedder)
+        other = Engine(unrepaired, engine.embedder)
+        try:
+            yield other
+        finally:
+            other.close()
+
+
+def table(sets: dict[str, list[Question]], rows: list[tuple[str, Callable[..., dict]]]) -> str:
+    """A Markdown table: one row per variant, the four metrics for each question set."""
+    head = "| variant | " + " | ".join(f"{name} {m}" for name in sets for m in METRICS) + " |"
+    lines = [head, "|---" * (1 + len(sets) * len(METRICS)) + "|"]
+    for label, measure in rows:
+        cells = [f"{value:.3f}" for name, questions in sets.items()
+                 for value in measure(name, questions).values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=Path,
-                        default=REPO.parent / "shared" / "eval" / "questions.jsonl")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", type=Path, default=DEV)
+    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--no-repair", action="store_true",
+                        help="leave out the row that needs an index built without OCR repair")
     args = parser.parse_args()
     settings = load_settings()
     configure_threads(settings)
     engine = Engine(settings)
-    questions = read_questions(args.questions)
-    base = FusionParams()
-    variants: list[tuple[str, FusionParams]] = [
-        ("dense only", replace(base, weights=(1, 0, 0))),
-        ("sentence only", replace(base, weights=(0, 1, 0))),
-        ("lexical only", replace(base, weights=(0, 0, 1))),
-    ]
-    for w, rrf_k in itertools.product(
-        [(1, 1, 1), (1, 0.5, 1), (1, 1, 0.5), (2, 1, 1), (1, 0.5, 0.5), (1, 0, 1), (1, 1, 0)],
-        [10, 30, 60],
-    ):
-        variants.append((f"weights {w}, k={rrf_k}", replace(base, weights=w, rrf_k=rrf_k)))
-    for cov in (0.0, 0.3, 0.5, 0.7):
-        for w in [(1, 1, 1), (1, 1, 0.5)]:
-            variants.append((f"rrf {w}, k=60, lexical coverage ≥ {cov}",
-                             replace(base, weights=w, min_coverage=cov)))
-    for w in [(1, 1, 0), (1, 1, 0.05), (1, 1, 0.1), (1, 1, 0.2), (1, 0.5, 0.1), (0.5, 1, 0.1),
-              (1, 0, 0.1), (0, 1, 0.1)]:
-        variants.append((f"score sum {w}", replace(base, mode="score", weights=w)))
-    print(f"questions: {args.questions}, index: {engine.reader.generation}")
-    print("| variant | R@1 | R@5 | MRR@10 | xling R@5 |\n|---|---|---|---|---|")
-    for name, params in variants:
-        m = run(engine, questions, params)
-        print(f"| {name} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['MRR@10']:.3f} | "
-              f"{m['xR@5']:.3f} |")
+    runner = Runner(engine)
+    sets = {"dev": read_questions(args.dev), "held-out": read_questions(args.heldout)}
+    rows: list[tuple[str, Callable[..., dict]]] = [
+        (label, lambda name, questions, p=params: runner.run(name, questions, p))
+        for label, params in variants()]
+    print(f"dev: {os.path.relpath(args.dev, REPO)}, held-out: "
+          f"{os.path.relpath(args.heldout, REPO)}; index: {engine.reader.generation.name} "
+          f"(chunk_words {settings.chunk_words}, max {settings.chunk_max_words}); "
+          f"defaults: {FusionParams()}\n")
+    if args.no_repair:
+        print(table(sets, rows))
+        return 0
+    with index_without_repair(settings, engine) as unrepaired:
+        other = Runner(unrepaired)
+        rows.insert(1, ("no OCR repair (index rebuilt)",
+                        lambda name, questions: other.run(name, questions, FusionParams())))
+        print(table(sets, rows))
     return 0
 
 
