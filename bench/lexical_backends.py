@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from bench_core import percentile  # bench/ is on the path when run as a script
 
 from assistant.config import load_settings
 from assistant.evaluate import Question, matches, read_questions
@@ -38,15 +39,6 @@ RESULTS = REPO / "bench" / "results" / "lexical_backends.jsonl"
 _TOKEN = re.compile(r"\w+")
 
 Search = Callable[[list[str], int], list[tuple[int, float]]]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def folder_size(path: Path) -> int:
