@@ -47,6 +47,8 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # what each failure was for (file, catalog entry, parse limits): unchanged → not retried
+    failed_keys: dict[str, str] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)  # per-page warnings
     generation: str | None = None
     chunks: int = 0
@@ -76,6 +78,12 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
         if path.is_file() and path.name != CATALOG_FILE and not path.name.startswith("."):
             files.append((path.relative_to(corpus_dir).as_posix(), path))
     return files
+
+
+def _failure_key(fingerprint: str, settings: Settings) -> str:
+    """A failed file's fingerprint together with the parse limits it failed under."""
+    limits = f"{settings.parse_timeout_s}/{settings.parse_memory_mb}"
+    return hashlib.sha256(f"{fingerprint}/{limits}".encode()).hexdigest()
 
 
 def build_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -188,13 +196,14 @@ def _build(
         previous.close()
         # a failure that appeared, went away or changed its reason is a change too: the
         # manifest lists them, and a removed failed file must leave no trace
-        same_failures = report.failed == (previous.manifest.get("failed") or {})
+        same_failures = (report.failed == (previous.manifest.get("failed") or {})
+                         and report.failed_keys == (previous.manifest.get("failed_keys") or {}))
         if not report.indexed and not report.removed and same_failures:
             report.generation = previous.generation.name
             report.pruned = prune_generations(settings.index_dir)  # finish an interrupted one
             return report
     manifest = {"build": build_fingerprint(settings), "embedder": embedder.name,
-                "failed": report.failed}
+                "failed": report.failed, "failed_keys": report.failed_keys}
     report.generation = write_generation(settings.index_dir, stored, manifest, embedder.dim).name
     report.pruned = prune_generations(settings.index_dir)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
@@ -301,12 +310,25 @@ def _index_one(
         stored.append(previous.load_stored(name))
         report.unchanged.append(name)
         return
+    # A file that failed before, unchanged and under the same parse limits, fails the same
+    # way: report it again without parsing it (a file that hit the timeout would cost the
+    # whole timeout on every build).
+    failure_key = _failure_key(fingerprint, settings)
+    if previous is not None:
+        earlier = previous.manifest.get("failed_keys") or {}
+        reason = (previous.manifest.get("failed") or {}).get(name)
+        if reason is not None and earlier.get(name) == failure_key:
+            report.failed[name] = reason
+            report.failed_keys[name] = failure_key
+            log.info("not parsing %s again: unchanged since it failed", name)
+            return
     try:
         document = _embed_document(path, name, entry, fingerprint, settings, embedder)
     except AssistantError as exc:
         # a parser's message may quote the file
         reason = mask_text(str(exc)) if settings.mask_personal_numbers else str(exc)
         report.failed[name] = reason
+        report.failed_keys[name] = failure_key
         log.warning("failed to index %s", reason)
         return
     stored.append(document)

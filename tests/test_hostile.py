@@ -314,3 +314,31 @@ def test_pdf_with_an_unknown_filter_is_a_page_problem() -> None:
     document = pdf.parse(data, "x.pdf")
     assert document.blocks == ()
     assert document.problems[0].startswith("page 1: text extraction failed (")
+
+
+def test_an_unchanged_failed_file_is_not_parsed_again(hash_settings: Settings,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.indexer as indexer
+
+    parsed: list[str] = []
+    real = indexer.load_isolated
+
+    def counting(path, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        parsed.append(name)
+        return real(path, name, *args, **kwargs)
+
+    monkeypatch.setattr(indexer, "load_isolated", counting)
+    bad = hash_settings.corpus_dir / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.7\n garbage, no objects, no xref")
+    first = build_index(hash_settings, HashEmbedder())
+    assert "broken.pdf" in first.failed and "broken.pdf" in parsed
+    parsed.clear()
+    second = build_index(hash_settings, HashEmbedder())
+    assert second.failed == first.failed  # reported again, with the same reason
+    assert parsed == [] and second.generation == first.generation  # nothing parsed or rebuilt
+    bad.write_bytes(b"%PDF-1.7\n other garbage")
+    build_index(hash_settings, HashEmbedder())
+    assert parsed == ["broken.pdf"]  # a changed file is tried again
+    parsed.clear()
+    build_index(hash_settings.with_overrides(parse_timeout_s=300), HashEmbedder())
+    assert parsed == ["broken.pdf"]  # and so is one under other parse limits
