@@ -192,6 +192,7 @@ def is_fragment(text: str) -> bool:
 SUPPORT_WEIGHT = 0.1  # share of the question's concepts in the sentence (0..1)
 LEAD_RANK_PENALTY = 0.02  # a lower-ranked passage leads only if its sentence is this much better
 LEAD_POOL = 3  # passages whose sentences may lead the answer
+ADJACENT_MARGIN = 0.1  # the sentence after the lead joins its quote when it scores this close
 
 
 def sentence_candidates(hit: Hit, rank: int, similarities: np.ndarray, support: np.ndarray,
@@ -256,12 +257,20 @@ def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
     lead_hit = hits[lead.hit_rank]
     ranked = per_hit[lead.hit_rank]
     chosen = [lead]
+    last = {lead: _list_items(lead_hit, lead.index) if kind == "list" else lead.index}
     if kind != "list":
-        pool = ranked[1:]
+        # The sentence right after the lead often completes it ("Projektet genomförs av …"
+        # after the sentence that names the project): quoted with it when it scores close.
+        follow = next((c for c in ranked if c.index == lead.index + 1), None)
+        texts = lead_hit.chunk.sentence_texts()
+        if follow is not None and follow.score >= lead.score - ADJACENT_MARGIN and not (
+                is_heading(lead_hit, follow.index) or is_fragment(texts[follow.index])):
+            last[lead] = follow.index
+        pool = [c for c in ranked[1:] if not lead.index <= c.index <= last[lead]]
         nxt = lead.hit_rank + 1
         if nxt < len(per_hit) and hits[nxt].info.language == lead_hit.info.language:
             pool += per_hit[nxt]
-        seen = {_clean(lead_hit.chunk.sentence_texts()[lead.index])}
+        seen = {_clean(t) for t in texts[lead.index:last[lead] + 1]}
         for cand in sorted(pool, key=lambda c: (-c.score, c.hit_rank, c.index)):
             if len(chosen) >= max_sentences or cand.score < chosen[0].score - 0.015:
                 break
@@ -273,10 +282,11 @@ def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
     parts: list[str] = []
     for n, cand in enumerate(sorted(chosen, key=lambda c: (c.hit_rank, c.index)), start=1):
         hit = hits[cand.hit_rank]
-        last = _list_items(hit, cand.index) if kind == "list" else cand.index
-        citations.append(_citation(n, hit, cand.index, last))
-        texts = [_clean(t) for t in hit.chunk.sentence_texts()[cand.index:last + 1]]
-        body = texts[0] if len(texts) == 1 else f"{texts[0]} {'; '.join(texts[1:])}"
+        end = last.get(cand, cand.index)
+        citations.append(_citation(n, hit, cand.index, end))
+        quoted = [_clean(t) for t in hit.chunk.sentence_texts()[cand.index:end + 1]]
+        body = (f"{quoted[0]} {'; '.join(quoted[1:])}" if kind == "list" and len(quoted) > 1
+                else " ".join(quoted))
         if language == "en" and hit.info.language == "sv":
             body = gloss_text(body, "en")  # "Försäkringskassan (Swedish Social Insurance Agency)"
         parts.append(f"{body} [{n}]")
