@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -67,3 +69,17 @@ def test_ask_answers_with_the_contract_shape(client: TestClient) -> None:
         "question": "Och vem beslutar om den?",
         "history": [{"question": answer["question"], "answer": answer["answer"]}]})
     assert follow.status_code == 200 and follow.json()["question"] == "Och vem beslutar om den?"
+
+
+def test_docs_page_works_offline(hash_settings: Settings) -> None:
+    """/docs loads Swagger UI from the server itself, never from a CDN."""
+    build_index(hash_settings, HashEmbedder())
+    app = create_app(hash_settings, Engine(hash_settings, HashEmbedder()))
+    with TestClient(app) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+        assert client.get("/redoc").status_code == 404  # ReDoc would need a CDN

@@ -15,7 +15,7 @@ from ..library import Library
 from . import ask, documents, problems, search
 from .guards import BodyLimit, RateLimit, SecurityHeaders
 from .models import ErrorResponse
-from .pages import mount_pages
+from .pages import mount_docs, mount_pages
 
 DESCRIPTION = """Semantic search with cited passages over documents on the reception and
 integration of newly arrived migrants. Every error is JSON:
@@ -41,7 +41,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.engine.close()
 
     app = FastAPI(title="Integration assistant", version="1", description=DESCRIPTION,
-                  lifespan=lifespan,
+                  lifespan=lifespan, docs_url=None, redoc_url=None,  # /docs: see mount_docs
                   responses={422: {"model": ErrorResponse, "description": "invalid input"}})
     problems.install(app)
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(api)
     mount_pages(app)
+    mount_docs(app)
     # The last added runs first: headers on every answer, then the rate limit, then the cap.
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit, keys=settings.api_keys)

@@ -17,8 +17,8 @@ PAGE_CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-# Swagger UI and ReDoc are FastAPI's own pages with inline script; they keep no CSP.
-_NO_PAGE_CSP = ("/docs", "/docs/oauth2-redirect", "/redoc")
+# Swagger UI is FastAPI's own page with an inline start-up script; it keeps no CSP.
+_NO_PAGE_CSP = ("/docs",)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
