@@ -135,8 +135,10 @@ def test_chunked_upload_without_length_is_cut_off_early(app: FastAPI) -> None:
             sock.sendall(b"%x\r\n%s\r\n" % (len(head), head))
             piece = b"w" * 1000
             answer = b""
-            for _ in range(CAP // 1000 + 3):  # past the cap, but the body never ends
-                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            # Past the cap, but the body never ends. Sent in one piece: chunk by chunk, the
+            # client would race the server's close and sometimes see a reset, not the 413.
+            sock.sendall(b"".join(b"%x\r\n%s\r\n" % (len(piece), piece)
+                                  for _ in range(CAP // 1000 + 3)))
             sock.settimeout(10)
             while b"\r\n\r\n" not in answer:
                 data = sock.recv(4096)
@@ -234,3 +236,28 @@ def test_security_headers_and_no_cors(client: TestClient) -> None:
 
 def test_server_binds_loopback_by_default() -> None:
     assert Settings().host == "127.0.0.1"
+
+
+def test_a_write_without_a_key_is_refused_before_its_body_is_read(
+        client: TestClient) -> None:
+    """The 401 comes from the headers alone: no byte of the body is asked for."""
+    import asyncio
+
+    asked: list[str] = []
+
+    async def receive() -> dict[str, object]:
+        asked.append("body")
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/documents", "raw_path": b"",
+             "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+             "headers": [(b"content-type", b"multipart/form-data; boundary=x")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    asyncio.run(client.app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 401 and asked == []

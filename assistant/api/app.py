@@ -13,7 +13,7 @@ from ..engine import Engine
 from ..errors import AssistantError
 from ..library import Library
 from . import ask, documents, problems, search
-from .guards import BodyLimit, RateLimit, SecurityHeaders
+from .guards import BodyLimit, KeyGate, RateLimit, SecurityHeaders
 from .models import ErrorResponse
 from .pages import mount_docs, mount_pages
 
@@ -59,8 +59,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api)
     mount_pages(app)
     mount_docs(app)
-    # The last added runs first: headers on every answer, then the rate limit, then the cap.
+    # The last added runs first: headers on every answer, then the rate limit, then the key
+    # check for writes (before their body is read), then the cap.
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(KeyGate, keys=settings.api_keys)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit, keys=settings.api_keys)
     app.add_middleware(SecurityHeaders)
     return app

@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from ..config import Settings
 from ..engine import Engine
 from ..library import Library
-from .guards import is_valid_key
+from .guards import key_problem
 
 
 def _settings(request: Request) -> Settings:
@@ -43,16 +43,10 @@ def require_key(
     header_key: Annotated[str | None, Security(_header_key)],
 ) -> None:
     """Let the request through only with one of the configured API keys."""
-    challenge = {"WWW-Authenticate": "Bearer"}
     given = bearer.credentials if bearer is not None else header_key
-    if not settings.api_keys:
-        raise HTTPException(401, "changing documents is turned off: the server has no API "
-                                 "keys (set ASSISTANT_API_KEYS)", headers=challenge)
-    if not given:
-        raise HTTPException(401, "an API key is required: send Authorization: Bearer KEY "
-                                 "or X-API-Key: KEY", headers=challenge)
-    if not is_valid_key(given, settings.api_keys):
-        raise HTTPException(401, "the API key is not valid", headers=challenge)
+    problem = key_problem(given, settings.api_keys)
+    if problem:
+        raise HTTPException(401, problem, headers={"WWW-Authenticate": "Bearer"})
 
 
 KeyRequired = Depends(require_key)

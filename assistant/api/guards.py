@@ -47,6 +47,39 @@ def is_valid_key(given: str | None, keys: Iterable[str]) -> bool:
     return found
 
 
+def key_problem(given: str | None, keys: Iterable[str]) -> str | None:
+    """Why a request may not change documents, or None when its key is good."""
+    keys = tuple(keys)
+    if not keys:
+        return ("changing documents is turned off: the server has no API keys "
+                "(set ASSISTANT_API_KEYS)")
+    if not given:
+        return "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY"
+    if not is_valid_key(given, keys):
+        return "the API key is not valid"
+    return None
+
+
+class KeyGate:
+    """401 for a write to /api/documents without a valid key, before any of its body is read
+    (the route's own key check runs only after FastAPI has parsed the upload)."""
+
+    def __init__(self, app: ASGIApp, keys: tuple[str, ...]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "DELETE")
+                and scope.get("path", "").startswith("/api/documents")):
+            problem = key_problem(presented_key(scope), self.keys)
+            if problem:
+                response = error_response(401, problem, headers={"WWW-Authenticate": "Bearer",
+                                                                 "Connection": "close"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class _BodyTooLarge(Exception):
     """Raised into the app when the request body passes the cap."""
 
