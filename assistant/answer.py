@@ -242,7 +242,8 @@ def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
 
     The top passage leads (retrieval has already weighed dense, sentence and lexical evidence);
     a second sentence is added when it scores nearly as well, from the same passage or the next
-    one in the same language. A list question gets the items that follow its lead-in.
+    one in the same language. A list question gets the items that follow its lead-in. A who,
+    when or how-many question whose best sentence names no actor, date or number is refused.
     """
     kind = question_kind(resolved)
     if not hits:
@@ -255,6 +256,11 @@ def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
     if lead is None:
         return refusal(question, resolved, language, hits)
     lead_hit = hits[lead.hit_rank]
+    if kind in ("who", "when", "count") and not satisfies(
+            kind, lead_hit.chunk.sentence_texts()[lead.index]):
+        # Asked who, when or how many, and no passage names an actor, a date or a number
+        # where it matches the question: the documents do not say.
+        return refusal(question, resolved, language, hits)
     ranked = per_hit[lead.hit_rank]
     chosen = [lead]
     last = {lead: _list_items(lead_hit, lead.index) if kind == "list" else lead.index}

@@ -170,3 +170,14 @@ def test_refusal_in_the_question_language_keeps_the_closest_passages() -> None:
         answer = refusal("q", "q", language, [hit])
         assert answer.abstained and answer.text == REFUSAL[language]
         assert answer.citations == () and answer.closest == (hit,)
+
+
+def test_how_many_without_any_number_is_refused() -> None:
+    text = "Försäkringskassan betalar ut etableringsersättningen till individen."
+    hit = _hit(text, [(0, len(text), None, ())])
+    args = ([hit], [np.array([0.9])], [np.array([1.0])])
+    refused = compose("How much is the benefit per day?", "How much is the benefit per day?",
+                      "en", *args)
+    assert refused.abstained and refused.closest == (hit,)
+    answered = compose("Who pays the benefit?", "Who pays the benefit?", "en", *args)
+    assert not answered.abstained
