@@ -38,6 +38,9 @@ class Settings:
     rate_limit: int = 120  # API requests per minute per key or client address; 0 turns it off
     parse_timeout_s: int = 120  # wall-clock limit to parse one file, in a child process; 0: none
     parse_memory_mb: int = 1024  # address-space limit of that child process; 0: none
+    # A parsed file with more words fails (embedding it would hold the index build for hours
+    # on a 2-core machine); a 500-page report has about 250,000. 0: no limit.
+    max_document_words: int = 1_000_000
     # Replace valid personnummer and samordningsnummer in document text before chunking.
     mask_personal_numbers: bool = True
     log_level: str = "warning"  # debug, info, warning or error; logs always mask personal numbers

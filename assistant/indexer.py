@@ -82,7 +82,7 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
 
 def _failure_key(fingerprint: str, settings: Settings) -> str:
     """A failed file's fingerprint together with the parse limits it failed under."""
-    limits = f"{settings.parse_timeout_s}/{settings.parse_memory_mb}"
+    limits = f"{settings.parse_timeout_s}/{settings.parse_memory_mb}/{settings.max_document_words}"
     return hashlib.sha256(f"{fingerprint}/{limits}".encode()).hexdigest()
 
 
@@ -114,6 +114,10 @@ def _embed_document(
     settings: Settings, embedder: Embedder,
 ) -> StoredDocument:
     document = load_isolated(path, name, settings.parse_timeout_s, settings.parse_memory_mb)
+    words = sum(len(b.text.split()) for b in document.blocks)
+    if settings.max_document_words and words > settings.max_document_words:
+        raise IngestError(f"{name}: too large to index: {words:,} words (the limit is "
+                          f"{settings.max_document_words:,}; set ASSISTANT_MAX_DOCUMENT_WORDS)")
     document = repair_document(document)
     info = doc_info(document, entry)
     if settings.mask_personal_numbers:

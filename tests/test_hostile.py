@@ -342,3 +342,13 @@ def test_an_unchanged_failed_file_is_not_parsed_again(hash_settings: Settings,
     parsed.clear()
     build_index(hash_settings.with_overrides(parse_timeout_s=300), HashEmbedder())
     assert parsed == ["broken.pdf"]  # and so is one under other parse limits
+
+
+def test_a_document_over_the_word_limit_fails_with_its_reason(hash_settings: Settings) -> None:
+    big = hash_settings.corpus_dir / "stor.txt"
+    big.write_text("Rubrik\n\n" + "ord " * 5000 + "\n", encoding="utf-8")
+    report = build_index(hash_settings.with_overrides(max_document_words=1000), HashEmbedder())
+    assert "too large to index: 5,001 words" in report.failed["stor.txt"]
+    assert "ASSISTANT_MAX_DOCUMENT_WORDS" in report.failed["stor.txt"]
+    assert len(report.indexed) == 3  # the tiny corpus is indexed all the same
+    assert "stor.txt" not in build_index(hash_settings, HashEmbedder()).failed  # default limit
