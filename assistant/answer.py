@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .catalog import detect_language
-from .lexical import fold
 from .terms import expansions, gloss_text
 from .types import Answer, Citation, Hit, Turn
 
@@ -305,8 +304,3 @@ def refusal(question: str, resolved: str, language: str, hits: Sequence[Hit]) ->
     """The fixed "the documents do not say" answer, with the closest passages."""
     return Answer(question=question, resolved_question=resolved, language=language,
                   text=REFUSAL[language], abstained=True, closest=tuple(hits))
-
-
-def quote_in_chunk(citation: Citation) -> bool:
-    """Does the quote occur in its chunk's text (whitespace-insensitively)?"""
-    return fold(citation.quote) in fold(citation.hit.chunk.text)

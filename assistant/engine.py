@@ -10,7 +10,13 @@ from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import AssistantError, IndexMismatchError
 from .evidence import abstain, gather_evidence, sentence_support
-from .search import FusionParams, dense_query, hit_sentence_scores, search_vector
+from .search import (
+    FusionParams,
+    dense_query,
+    hit_sentence_scores,
+    query_concepts,
+    search_vector,
+)
 from .store import StoreReader, open_generation
 from .types import Answer, Filters, Hit, Turn
 
@@ -86,11 +92,11 @@ class Engine:
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)
-        evidence = gather_evidence(reader, resolved, language, vector, hits, similarities,
-                                   self.params)
+        concepts = query_concepts(reader, resolved, self.params)
+        evidence = gather_evidence(concepts, language, hits, similarities, self.params)
         if abstain(evidence):
             return refusal(question, resolved, language, hits)
-        support = sentence_support(reader, resolved, hits, self.params)
+        support = sentence_support(concepts, hits, self.params)
         return compose(question, resolved, language, hits, similarities, support)
 
     def reload(self) -> None:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lexical import fold
-from .search import FusionParams, concept_coverage, query_concepts
-from .store import StoreReader
+from .search import Concept, FusionParams, concept_coverage, document_context
 from .types import Hit
 
 
@@ -24,11 +23,8 @@ class Evidence:
     """What retrieval found for a question, as numbers the refusal rule can weigh."""
 
     best_sentence: float  # highest cosine of the question with a sentence of the top hits
-    distinct: float  # how far that sentence stands out: standard deviations above the corpus
     coverage: float  # best rarity-weighted share of the question's concepts in a top passage
     unknown: float  # weighted share of the question's concepts found nowhere in the corpus
-    unknown_terms: tuple[str, ...]
-    lexical_top: bool  # the top passage is also among the lexical leg's results
     same_language: bool  # the top passage is in the question's language
 
 
@@ -41,30 +37,24 @@ def _specificity(word: str) -> float:
     return min(1.0, max(0.1, (5.5 - zipf) / 2.5))
 
 
-def gather_evidence(reader: StoreReader, question: str, language: str, vector: np.ndarray,
-                    hits: Sequence[Hit], similarities: Sequence[np.ndarray],
-                    params: FusionParams, top: int = 3) -> Evidence:
-    """Evidence for a question from its hits and their per-sentence similarities."""
-    concepts = query_concepts(reader, question, params)
+def gather_evidence(concepts: list[Concept], language: str, hits: Sequence[Hit],
+                    similarities: Sequence[np.ndarray], params: FusionParams,
+                    top: int = 3) -> Evidence:
+    """Evidence for a question (its concepts and language) from its hits and their
+    per-sentence similarities."""
     coverage = 0.0
     for hit in hits[:top]:
-        context = " ".join((hit.info.title, hit.info.region or "", *hit.chunk.section,
-                            hit.chunk.text))
-        coverage = max(coverage, concept_coverage(concepts, fold(context), params.prefix_min))
+        text = fold(" ".join((*hit.chunk.section, hit.chunk.text)))
+        coverage = max(coverage, concept_coverage(
+            concepts, f"{document_context(hit.info)} {text}", params.prefix_min))
     weights = [c.weight * (1.0 if c.present else _specificity(" ".join(c.forms[0])))
                for c in concepts]
-    missing = [c for c in concepts if not c.present]
     unknown = sum(w for w, c in zip(weights, concepts, strict=True) if not c.present)
     sims = [float(s.max()) for s in similarities[:top] if len(s)]
-    best = max(sims, default=0.0)
-    background = reader.sentence_sample() @ vector
     return Evidence(
-        best_sentence=best,
-        distinct=(best - float(background.mean())) / (float(background.std()) or 1.0),
+        best_sentence=max(sims, default=0.0),
         coverage=coverage,
         unknown=unknown / (sum(weights) or 1.0),
-        unknown_terms=tuple(" ".join(c.forms[0]) for c in missing),
-        lexical_top=bool(hits) and "lexical" in hits[0].ranks,
         same_language=bool(hits) and hits[0].info.language == language,
     )
 
@@ -87,16 +77,15 @@ def abstain(evidence: Evidence) -> bool:
     return evidence.same_language or evidence.best_sentence < SENTENCE_MAX
 
 
-def sentence_support(reader: StoreReader, question: str, hits: Sequence[Hit],
-                     params: FusionParams) -> list[np.ndarray]:
+def sentence_support(concepts: list[Concept], hits: Sequence[Hit], params: FusionParams
+                     ) -> list[np.ndarray]:
     """For each sentence of each hit, the weighted share of the question's concepts it holds
     (its document title, region and section count as context)."""
-    concepts = query_concepts(reader, question, params)
     result = []
     for hit in hits:
-        context = f"{hit.info.title} {hit.info.region or ''}"
+        context = document_context(hit.info)
         result.append(np.array([
-            concept_coverage(concepts, fold(f"{context} {' '.join(s.section)} {text}"),
+            concept_coverage(concepts, f"{context} {fold(' '.join((*s.section, text)))}",
                              params.prefix_min)
             for s, text in zip(hit.chunk.sentences, hit.chunk.sentence_texts(), strict=True)
         ], dtype=np.float32))

@@ -12,7 +12,7 @@ import numpy as np
 from .compounds import compound_terms, join_hyphens, joined_words, split, trigrams
 from .lexical import fold, query_terms, tokens
 from .store import StoreReader
-from .types import Chunk, Filters, Hit
+from .types import Chunk, DocInfo, Filters, Hit
 
 LEGS = ("dense", "sentence", "lexical")
 COMPOUNDS = ("split", "ngrams", "none")
@@ -319,12 +319,18 @@ def gate_lexical(reader: StoreReader, concepts: list[Concept], found: list[tuple
     English passage shares one or two common words with it.
     """
     texts = reader.lexical_texts(r for r, _ in found)
-    # A passage of the Kronoberg report covers "Kronoberg" even where its text never names it.
-    context = {doc: fold(f"{info.title} {info.region or ''}") for doc, info in reader.docs.items()}
+    context = {doc: document_context(reader.docs[doc])
+               for doc in {reader.row_doc(r) for r, _ in found}}
     kept = [(r, score) for r, score in found
             if concept_coverage(concepts, f"{texts[r]} {context[reader.row_doc(r)]}",
                                 params.prefix_min) >= params.min_coverage]
     return kept[: params.depth]
+
+
+def document_context(info: DocInfo) -> str:
+    """What a document lends each of its passages for coverage, folded: its title and region
+    (a passage of the Kronoberg report covers "Kronoberg" even where its text never names it)."""
+    return fold(f"{info.title} {info.region or ''}")
 
 
 def search_vector(

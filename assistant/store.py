@@ -352,7 +352,6 @@ class StoreReader:
         self._chunk_starts = np.array([lo for lo, _ in spans], dtype=np.int64)
         self._chunk_docs = [doc for _, doc in spans]
         self._df: dict[str, int] = {}
-        self._sample: np.ndarray | None = None
         sentence_chunks = self.db.execute("SELECT chunk_row FROM sentences ORDER BY row")
         self.sentence_chunk = np.array([r[0] for r in sentence_chunks], dtype=np.int64)
 
@@ -382,19 +381,6 @@ class StoreReader:
             f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ? "
             f"ORDER BY bm25({table}) LIMIT ?", (match, limit))
         return [(int(r), -float(s)) for r, s in rows]
-
-    def sentence_sample(self, size: int = 4000) -> np.ndarray:
-        """A fixed sample of sentence vectors (all of them in a small index): the background
-        against which a query's best sentence is judged."""
-        if self._sample is None:
-            n = self.sentence_index.ntotal  # type: ignore[attr-defined]
-            if n <= size:
-                self._sample = self.sentence_index.reconstruct_n(0, n)  # type: ignore[attr-defined]
-            else:
-                rows = np.random.default_rng(0).choice(n, size, replace=False)
-                self._sample = np.stack([self.sentence_index.reconstruct(int(r))  # type: ignore[attr-defined]
-                                         for r in rows])
-        return self._sample
 
     def chunk_row(self, chunk: Chunk) -> int:
         """The row of a chunk (a document's chunks are stored in ordinal order)."""

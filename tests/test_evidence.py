@@ -8,8 +8,8 @@ from assistant.evidence import Evidence, abstain
 
 
 def _evidence(unknown: float, coverage: float, sentence: float, same: bool) -> Evidence:
-    return Evidence(best_sentence=sentence, distinct=3.0, coverage=coverage, unknown=unknown,
-                    unknown_terms=(), lexical_top=False, same_language=same)
+    return Evidence(best_sentence=sentence, coverage=coverage, unknown=unknown,
+                    same_language=same)
 
 
 @pytest.mark.parametrize(("unknown", "coverage", "sentence", "same", "refuse"), [
