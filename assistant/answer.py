@@ -32,10 +32,11 @@ _DATE = re.compile(
     r"\b(1[89]|20)\d\d\b|\b\d{1,2}/\d{1,2}\b|\b(januari|februari|mars|april|maj|juni|juli|"
     r"augusti|september|oktober|november|december|january|february|march|may|june|july|"
     r"august|october)\b", re.IGNORECASE)
+# "one" counts except in "one another" and "one of" (no count is given there).
 _NUMBER = re.compile(
     r"\d|\b(två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|hälften|femtedel|"
-    r"tredjedel|fjärdedel|one|two|three|four|five|six|seven|eight|nine|ten|half|third|"
-    r"quarter|fifth)\b", re.IGNORECASE)
+    r"tredjedel|fjärdedel|one(?! another| of)|two|three|four|five|six|seven|eight|nine|ten|"
+    r"half|third|quarter|fifth)\b", re.IGNORECASE)
 ACTOR_KINDS = frozenset({"authority", "body", "unit", "role"})  # term kinds that name actors
 # Words that name who does something, beyond capitalised names and actor terms.
 _ACTOR = re.compile(

@@ -56,6 +56,7 @@ class _Piece:
     page: int | None
     section: Section
     heading: bool
+    lead: str | None = None
 
 
 def document_text(doc: Document) -> str:
@@ -66,16 +67,21 @@ def document_text(doc: Document) -> str:
 def _pieces(blocks: tuple[Block, ...]) -> list[_Piece]:
     pieces: list[_Piece] = []
     offset = 0
+    lead = None  # the sentence ending in ":" that introduces the list being read
     for block in blocks:
         # Headings and list items are one piece each; a heading opens its section's chunk,
         # so the passage carries its own title (some answers live in headings).
         whole = block.kind in ("heading", "item")
         spans = [(0, len(block.text))] if whole else split_sentences(block.text)
+        item_lead = lead if block.kind == "item" else None
         for a, b in spans:
             words = len(block.text[a:b].split())
             if words:
                 pieces.append(_Piece(offset + a, offset + b, words, block.page, block.section,
-                                     block.kind == "heading"))
+                                     block.kind == "heading", item_lead))
+        if block.kind != "item":
+            last = block.text[spans[-1][0]:spans[-1][1]] if spans else ""
+            lead = " ".join(last.split()) if last.rstrip().endswith(":") else None
         offset += len(block.text) + len(BLOCK_SEPARATOR)
     return pieces
 
@@ -125,7 +131,7 @@ def _make_chunk(doc: str, ordinal: int, group: list[_Piece], text: str,
     start, end = group[0].start, group[-1].end
     pages = [p.page for p in group if p.page is not None]
     sentences = tuple(
-        Sentence(p.start - start, p.end - start, p.page, p.section) for p in group
+        Sentence(p.start - start, p.end - start, p.page, p.section, p.lead) for p in group
     )
     return Chunk(
         id=f"{doc}#{ordinal}",

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .abbreviations import definitions, spell_out, used
 from .catalog import CATALOG_FILE, doc_info, read_catalog
-from .chunking import chunk_document
+from .chunking import chunk_document, document_text
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import AssistantError, DocumentNotFoundError, IngestError
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the way chunks are made or turned into embedding input changes:
 # a generation built with another value is not reused by an incremental build.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 @dataclass
@@ -57,18 +59,29 @@ class BuildReport:
 
 
 def passage_text(info: DocInfo, chunk: Chunk) -> str:
-    """What is embedded for a chunk: document title and section path give the text context."""
+    """What is embedded for a chunk: document title and section path give the text context;
+    abbreviations are spelled out after their first use."""
     context = " › ".join((info.title, *chunk.section))
-    return f"{context}\n{chunk.text}"
+    return f"{context}\n{spell_out(chunk.text, chunk.abbreviations)}"
 
 
 def sentence_text(info: DocInfo, chunk: Chunk, index: int) -> str:
-    """What is embedded for a sentence: the document title and the sentence's own section
-    path before it, so "Delmål:" lists and short statements keep their topic (measured in
-    bench/RESULTS.md: R@5 0.852 → 0.889 on the dev questions)."""
+    """What is embedded for a sentence: the document's main title and the sentence's own
+    section path before it, so "Delmål:" lists and short statements keep their topic, and
+    for a list item the sentence introducing the list (figures in bench/RESULTS.md)."""
     sentence = chunk.sentences[index]
-    context = " › ".join((info.title, *sentence.section))
-    return f"{context}: {' '.join(chunk.text[sentence.start:sentence.end].split())}"
+    context = " › ".join((main_title(info.title), *sentence.section))
+    text = " ".join(chunk.text[sentence.start:sentence.end].split())
+    if sentence.lead:
+        text = f"{sentence.lead} {text}"
+    return f"{context}: {spell_out(text, used(text, dict(chunk.abbreviations)))}"
+
+
+def main_title(title: str) -> str:
+    """A title without its subtitle: "Strategisk överenskommelse … i Kronoberg" of
+    "Strategisk överenskommelse … i Kronoberg – Rapport om utveckling och resultat 2019–2024".
+    Repeated before every sentence, a long subtitle drowns short sentences."""
+    return re.split(r"\s[–—-]\s|:\s", title, maxsplit=1)[0].strip() or title
 
 
 def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
@@ -129,6 +142,8 @@ def _embed_document(
     )
     if not chunks:
         raise IngestError(_no_text(document))
+    defined = definitions(document_text(document))
+    chunks = [replace(c, abbreviations=used(c.text, defined)) for c in chunks]
     log.debug("parsed %s: title %r, %d blocks, %d chunks", name, info.title,
               len(document.blocks), len(chunks))
     sentences = [sentence_text(info, c, i) for c in chunks for i in range(len(c.sentences))]

@@ -41,7 +41,8 @@ from .errors import IndexCorruptError, IndexMissingError
 from .lexical import fold
 from .types import Chunk, DocInfo, Sentence
 
-FORMAT = 3  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms, trigrams
+FORMAT = 4  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms,
+# trigrams; 4: chunks keep the abbreviations they use, list items their lead-in sentence
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
@@ -62,7 +63,7 @@ CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
     section TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
     "end" INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT NOT NULL, vector BLOB NOT NULL,
-    original TEXT
+    original TEXT, abbreviations TEXT NOT NULL
 );
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL, idx INTEGER NOT NULL,
@@ -98,9 +99,11 @@ def file_sha256(path: Path) -> str:
 
 
 def lexical_text(chunk: Chunk) -> str:
-    """What the lexical leg indexes for a chunk, folded: its section headings and text, and the
-    text as extracted when OCR repair changed it (both forms are searchable)."""
-    return fold(" ".join((*chunk.section, chunk.text, chunk.original or "")))
+    """What the lexical leg indexes for a chunk, folded: its section headings and text, the
+    text as extracted when OCR repair changed it (both forms are searchable), and the long
+    forms of the abbreviations it uses."""
+    long_forms = (long for _, long in chunk.abbreviations)
+    return fold(" ".join((*chunk.section, chunk.text, chunk.original or "", *long_forms)))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -176,11 +179,13 @@ def write_generation(
         chunk_lo, sent_lo = chunk_row, sentence_row
         for chunk, vector in zip(stored.chunks, stored.chunk_vectors, strict=True):
             db.execute(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (chunk_row, chunk.id, chunk.doc, chunk.ordinal, json.dumps(chunk.section),
                  chunk.page_start, chunk.page_end, chunk.start, chunk.end, chunk.text,
-                 json.dumps([[s.start, s.end, s.page, list(s.section)] for s in chunk.sentences]),
-                 vector.astype(np.float32).tobytes(), chunk.original),
+                 json.dumps([[s.start, s.end, s.page, list(s.section), s.lead]
+                             for s in chunk.sentences]),
+                 vector.astype(np.float32).tobytes(), chunk.original,
+                 json.dumps(chunk.abbreviations)),
             )
             text = lexical_text(chunk)
             db.execute("INSERT INTO lexical(rowid, text, compounds) VALUES (?, ?, ?)",
@@ -364,11 +369,13 @@ class StoreReader:
         result = {}
         for r in self.db.execute(
             f'SELECT row, id, doc, ordinal, section, page_start, page_end, start, "end", text, '
-            f"sentences, original FROM chunks WHERE row IN ({marks})", rows
+            f"sentences, original, abbreviations FROM chunks WHERE row IN ({marks})", rows
         ):
-            sentences = tuple(Sentence(a, b, p, tuple(s)) for a, b, p, s in json.loads(r[10]))
+            sentences = tuple(Sentence(a, b, p, tuple(s), lead)
+                              for a, b, p, s, lead in json.loads(r[10]))
             result[r[0]] = Chunk(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7],
-                                 r[8], r[9], sentences, r[11])
+                                 r[8], r[9], sentences, r[11],
+                                 tuple((a, b) for a, b in json.loads(r[12])))
         return result
 
     def lexical(self, match: str, limit: int, table: str = "lexical") -> list[tuple[int, float]]:

@@ -53,6 +53,7 @@ class Sentence:
     end: int
     page: int | None = None
     section: Section = ()
+    lead: str | None = None  # for a list item: the sentence that introduces the list
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Chunk:
     text: str
     sentences: tuple[Sentence, ...] = ()
     original: str | None = None  # the text before automatic OCR repair, when repair changed it
+    # (short, long) forms of the abbreviations the document defines and this chunk uses
+    abbreviations: tuple[tuple[str, str], ...] = ()
 
     def sentence_texts(self) -> list[str]:
         """The text of each sentence, in order."""

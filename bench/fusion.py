@@ -2,11 +2,12 @@
 
 Run from the repository root after `assistant index`:
     .venv/bin/python bench/fusion.py > bench/fusion-DATE.md
-Rows switch one thing off or change it at a time against the defaults: OCR repair (an index
-built without it into a temporary folder, about 90 s), domain-term expansion, compound
-matching, the legs (chunk vectors, sentence vectors, lexical), language balancing, the
-lexical coverage gate, weights and the RRF constant. Queries are embedded as the engine
-embeds them (`dense_query`), once per expansion setting.
+Rows switch one thing off or change it at a time against the defaults: index-time steps
+(OCR repair, abbreviation expansion, list lead-ins, the main title in sentence vectors; an
+index rebuilt without each into a temporary folder, about a minute each), domain-term
+expansion, compound matching, the legs (chunk vectors, sentence vectors, lexical), language
+balancing, the lexical coverage gate, weights and the RRF constant. Queries are embedded as
+the engine embeds them (`dense_query`), once per expansion setting.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -104,17 +106,37 @@ def variants() -> list[tuple[str, FusionParams]]:
     return rows
 
 
+def _without_leads(info, chunk, index):  # type: ignore[no-untyped-def]
+    """`sentence_text` as if no list item had a lead-in sentence."""
+    from assistant.indexer import sentence_text
+
+    sentences = tuple(replace(s, lead=None) for s in chunk.sentences)
+    return sentence_text(info, replace(chunk, sentences=sentences), index)
+
+
+# Index-time steps switched off one at a time: (row label, what to replace, by what).
+ABLATIONS: list[tuple[str, str, Callable[..., Any]]] = [
+    ("no OCR repair", "assistant.indexer.repair_document", lambda document: document),
+    ("no abbreviation expansion", "assistant.indexer.definitions", lambda text: {}),
+    ("no list lead-ins in sentence vectors", "assistant.indexer.sentence_text",
+     _without_leads),
+    ("full title (with subtitle) in sentence vectors", "assistant.indexer.main_title",
+     lambda title: title),
+]
+
+
 @contextmanager
-def index_without_repair(settings: Settings, engine: Engine) -> Iterator[Engine]:
-    """An engine over a fresh index of the corpus built with OCR repair switched off (a
-    bench-only switch: the indexer's repair step is replaced by the identity)."""
+def index_without(settings: Settings, engine: Engine, target: str, replacement: Callable
+                  ) -> Iterator[Engine]:
+    """An engine over a fresh index of the corpus built with one step replaced (a bench-only
+    switch), in a temporary folder: about a minute each."""
     from assistant.indexer import build_index
 
-    with tempfile.TemporaryDirectory(prefix="fusion-norepair-") as tmp:
-        unrepaired = replace(settings, index_dir=Path(tmp))
-        with mock.patch("assistant.indexer.repair_document", lambda document: document):
-            build_index(unrepaired, engine.embedder)
-        other = Engine(unrepaired, engine.embedder)
+    with tempfile.TemporaryDirectory(prefix="fusion-ablation-") as tmp:
+        other_settings = replace(settings, index_dir=Path(tmp))
+        with mock.patch(target, replacement):
+            build_index(other_settings, engine.embedder)
+        other = Engine(other_settings, engine.embedder)
         try:
             yield other
         finally:
@@ -137,8 +159,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--heldout", type=Path, default=HELDOUT)
-    parser.add_argument("--no-repair", action="store_true",
-                        help="leave out the row that needs an index built without OCR repair")
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="leave out the rows that need an index rebuilt without a step")
     args = parser.parse_args()
     settings = load_settings()
     configure_threads(settings)
@@ -152,13 +174,16 @@ def main() -> int:
           f"{os.path.relpath(args.heldout, REPO)}; index: {engine.reader.generation.name} "
           f"(chunk_words {settings.chunk_words}, max {settings.chunk_max_words}); "
           f"defaults: {FusionParams()}\n")
-    if args.no_repair:
+    if args.no_rebuild:
         print(table(sets, rows))
         return 0
-    with index_without_repair(settings, engine) as unrepaired:
-        other = Runner(unrepaired)
-        rows.insert(1, ("no OCR repair (index rebuilt)",
-                        lambda name, questions: other.run(name, questions, FusionParams())))
+    with ExitStack() as stack:
+        for i, (label, target, replacement) in enumerate(ABLATIONS, start=1):
+            other = Runner(stack.enter_context(index_without(settings, engine, target,
+                                                             replacement)))
+            rows.insert(i, (f"{label} (index rebuilt)",
+                            lambda name, questions, r=other: r.run(name, questions,
+                                                                   FusionParams())))
         print(table(sets, rows))
     return 0
 

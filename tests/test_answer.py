@@ -58,6 +58,8 @@ def test_question_kind(question: str, kind: str) -> None:
     ("count", "Den signerades av 15 parter.", True),
     ("count", "Nätverket möts fyra gånger per år.", True),
     ("count", "Nätverket möts ofta.", False),
+    ("count", "The main actors know one another and work together.", False),
+    ("count", "Only one municipality took part.", True),
     ("other", "Vad som helst.", True),
 ])
 def test_satisfies(kind: str, sentence: str, expected: bool) -> None:

@@ -81,3 +81,26 @@ def test_short_section_joins_the_next_one() -> None:
 def test_top_level_section_change_always_splits() -> None:
     doc = _doc(Block("Kort.", None, ("A",)), Block("Också kort.", None, ("B",)))
     assert len(chunk_document(doc)) == 2
+
+
+def test_list_items_keep_the_sentence_that_introduces_them() -> None:
+    doc = _doc(
+        Block("Hälsa", 1, ("Hälsa",), "heading"),
+        Block("En god hälsa är en grund. Med den bakgrunden formulerades två delmål:", 1,
+              ("Hälsa",)),
+        Block("Tidig upptäckt av ohälsa.", 1, ("Hälsa",), "item"),
+        Block("Stöd för en god hälsa.", 1, ("Hälsa",), "item"),
+        Block("Arbetet fortsatte.", 1, ("Hälsa",)),
+        Block("Ett fristående listobjekt.", 1, ("Hälsa",), "item"),
+    )
+    [chunk] = chunk_document(doc, target_words=200)
+    leads = dict(zip(chunk.sentence_texts(), (s.lead for s in chunk.sentences), strict=True))
+    assert leads == {
+        "Hälsa": None,
+        "En god hälsa är en grund.": None,
+        "Med den bakgrunden formulerades två delmål:": None,
+        "Tidig upptäckt av ohälsa.": "Med den bakgrunden formulerades två delmål:",
+        "Stöd för en god hälsa.": "Med den bakgrunden formulerades två delmål:",
+        "Arbetet fortsatte.": None,
+        "Ett fristående listobjekt.": None,  # the paragraph before it introduces no list
+    }

@@ -16,7 +16,7 @@ from assistant.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from assistant.indexer import build_index, remove_document
+from assistant.indexer import build_index, main_title, remove_document, sentence_text
 from assistant.store import (
     CURRENT,
     STORE,
@@ -25,6 +25,7 @@ from assistant.store import (
     open_generation,
     read_manifest,
 )
+from assistant.types import Chunk, DocInfo, Sentence
 
 
 class CountingEmbedder(HashEmbedder):
@@ -255,3 +256,47 @@ def test_concurrent_builds_take_turns(hash_settings: Settings) -> None:
         thread.join()
     assert errors == []
     assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000001"]
+
+
+@pytest.mark.parametrize(("title", "main"), [
+    ("Strategisk överenskommelse i Kronoberg – Rapport om resultat 2019–2024",
+     "Strategisk överenskommelse i Kronoberg"),
+    ("Integration: a report", "Integration"),
+    ("Integrationsstrategi Blekinge 2023–2026", "Integrationsstrategi Blekinge 2023–2026"),
+    ("Arbetsmarknad/kompetens - del 2", "Arbetsmarknad/kompetens"),
+])
+def test_main_title(title: str, main: str) -> None:
+    assert main_title(title) == main
+
+
+def test_sentence_text_has_context_list_lead_and_spelled_out_abbreviation() -> None:
+    text = "Delmål: SÖK:en löper ut."
+    chunk = Chunk("r.md#0", "r.md", 0, ("Hälsa",), 1, 1, 0, len(text), text,
+                  (Sentence(0, 7, 1, ("Hälsa",)),
+                   Sentence(8, len(text), 1, ("Hälsa",), lead="Delmål:")),
+                  abbreviations=(("SÖK", "strategiska överenskommelse"),))
+    info = DocInfo("r.md", "Överenskommelsen – Rapport", "sv")
+    assert sentence_text(info, chunk, 0) == "Överenskommelsen › Hälsa: Delmål:"
+    assert sentence_text(info, chunk, 1) == (
+        "Överenskommelsen › Hälsa: Delmål: SÖK:en (strategiska överenskommelse) löper ut.")
+
+
+def test_abbreviations_and_list_leads_are_stored_and_searchable(hash_settings: Settings
+                                                                ) -> None:
+    (hash_settings.corpus_dir / "sok.md").write_text(
+        "# Rapport\n\nLänets strategiska överenskommelse (SÖK) gäller för länet.\n\n"
+        "## Framåtblick\n\nArbetet har två delar:\n\n- Uppföljning av resultat.\n"
+        "- Nya rekommendationer.\n\n"
+        + "Fler ord om arbetet i länet. " * 20 + "\n\nSÖK:en löper ut vid årsskiftet.\n",
+        encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())
+    engine = Engine(hash_settings, HashEmbedder())
+    reader = engine.reader
+    chunks = reader.chunks(range(*reader.doc_rows["sok.md"][:2])).values()
+    expiry = next(c for c in chunks if "löper ut" in c.text)
+    assert expiry.abbreviations == (("SÖK", "strategiska överenskommelse"),)
+    items = [s for c in chunks for s in c.sentences if s.lead]
+    assert {s.lead for s in items} == {"Arbetet har två delar:"} and len(items) >= 2
+    # The passage that writes only "SÖK:en" is found by the long form's words.
+    hits = engine.search(["strategiska överenskommelse löper ut"], k=5)[0]
+    assert "lexical" in next(h for h in hits if h.chunk.id == expiry.id).ranks

@@ -9,6 +9,7 @@ from fpdf import FPDF
 
 from assistant.errors import IngestError, UnsupportedFormatError
 from assistant.ingest import SUPPORTED_SUFFIXES, load_document
+from assistant.ingest.text import Outline
 from assistant.normalize import is_page_number, is_toc_line
 from assistant.types import Document
 
@@ -410,3 +411,24 @@ def test_plain_paragraphs_without_headings(corpus: dict[str, Document]) -> None:
     assert oecd.title is None
     assert [b.kind for b in oecd.blocks] == ["paragraph"] * 4
     assert all(b.section == () for b in oecd.blocks)
+
+
+@pytest.mark.parametrize(("headings", "paths"), [
+    # A numbered series closes its earlier member, whatever levels the converter gave them.
+    ([(2, "Delmål 1 – Tidig upptäckt"), (3, "Så här har det gått"), (4, "Delmål 2 – Stöd")],
+     [("Delmål 1 – Tidig upptäckt",), ("Delmål 1 – Tidig upptäckt", "Så här har det gått"),
+      ("Delmål 2 – Stöd",)]),
+    # A repeated title is a sibling, not a child.
+    ([(1, "Hälsa"), (2, "Utgångsläget 2018"), (3, "Utgångsläget 2018")],
+     [("Hälsa",), ("Hälsa", "Utgångsläget 2018"), ("Hälsa", "Utgångsläget 2018")]),
+    # A shallower heading still closes everything below it.
+    ([(2, "Bilaga 1 a"), (3, "Hälsa"), (1, "Bilaga 1 b")],
+     [("Bilaga 1 a",), ("Bilaga 1 a", "Hälsa"), ("Bilaga 1 b",)]),
+    # Different series, or no number, nest as the levels say.
+    ([(1, "Kapitel 1"), (2, "Delmål 1"), (3, "Mål")],
+     [("Kapitel 1",), ("Kapitel 1", "Delmål 1"), ("Kapitel 1", "Delmål 1", "Mål")]),
+])
+def test_outline_repairs_sibling_levels(headings: list[tuple[int, str]],
+                                        paths: list[tuple[str, ...]]) -> None:
+    outline = Outline()
+    assert [outline.open(level, title) for level, title in headings] == paths

@@ -42,10 +42,31 @@ class Outline:
             self._stack.pop()
 
     def open(self, level: int, title: str) -> Section:
-        """Start a section at `level`; returns the path including it."""
+        """Start a section at `level`; returns the path including it.
+
+        Converted reports often give sibling headings different levels ("## Delmål 1" then
+        "#### Delmål 2"); a heading that continues a numbered series of an open section, or
+        repeats its title, closes that section instead of nesting inside it.
+        """
+        series = _series(title)
+        for open_level, open_title in self._stack:
+            if open_title.casefold() == title.casefold() or (
+                series and _series(open_title) == series
+            ):
+                level = min(level, open_level)
+                break
         self.close(level)
         self._stack.append((level, title))
         return self.path
+
+
+_NUMBERED = re.compile(r"(\D{2,60}?)\s*\d+\b")
+
+
+def _series(title: str) -> str | None:
+    """The label of a numbered heading ("delmål" for "Delmål 2 – Andelen …"), else None."""
+    match = _NUMBERED.match(title)
+    return " ".join(match.group(1).casefold().split()) if match else None
 
 
 def is_toc_title(title: str) -> bool:
