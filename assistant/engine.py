@@ -88,11 +88,12 @@ class Engine:
         language = question_language(question)
         reader = self.reader
         vector = self.embedder.queries([dense_query(resolved, self.params)])[0]
-        hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params)
+        concepts = query_concepts(reader, resolved, self.params)
+        hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params,
+                             concepts)
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)
-        concepts = query_concepts(reader, resolved, self.params)
         evidence = gather_evidence(concepts, language, hits, similarities, self.params)
         if abstain(evidence):
             return refusal(question, resolved, language, hits)

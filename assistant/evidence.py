@@ -59,11 +59,13 @@ def gather_evidence(concepts: list[Concept], language: str, hits: Sequence[Hit],
     )
 
 
-# Calibrated on the dev questions (bench/RESULTS.md lists every question's evidence): each
-# condition alone also holds for some answerable questions; all three together for none.
+# Calibrated on the dev questions (bench/RESULTS.md lists the evidence of the questions near
+# the lines): each condition alone also holds for some answerable questions; all three together
+# for none. SENTENCE_MAX lies midway between the dev questions it separates (0.757 unanswerable,
+# 0.860 answerable), so that a shift of the cosines does not flip them.
 UNKNOWN_MIN = 0.3
 COVERAGE_MAX = 0.5
-SENTENCE_MAX = 0.85
+SENTENCE_MAX = 0.81
 
 
 def abstain(evidence: Evidence) -> bool:

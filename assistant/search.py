@@ -23,8 +23,8 @@ NGRAM_SHARE = 0.8  # share of a word's trigrams a passage must hold to match it 
 class FusionParams:
     """How the legs are combined: weighted reciprocal-rank fusion (see bench/fusion.md)."""
 
-    rrf_k: float = 60.0
-    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # dense, sentence, lexical
+    rrf_k: float = 30.0
+    weights: tuple[float, float, float] = (1.0, 1.0, 0.5)  # dense, sentence, lexical
     depth: int = 50  # candidates taken from each leg
     min_coverage: float = 0.7  # share of query terms a passage needs for lexical evidence
     mode: str = "rrf"  # "rrf" (ranks) or "score" (weighted sum of cosines and scaled BM25)
@@ -336,8 +336,10 @@ def document_context(info: DocInfo) -> str:
 def search_vector(
     reader: StoreReader, query: str, vector: np.ndarray, k: int = 5,
     filters: Filters | None = None, params: FusionParams | None = None,
+    concepts: list[Concept] | None = None,
 ) -> list[Hit]:
-    """Ranked hits for a query whose embedding is already computed."""
+    """Ranked hits for a query whose embedding is already computed (and its concepts, when
+    the caller needs them too: `query_concepts(reader, query, params)`)."""
     filters = filters or Filters()
     params = params or FusionParams()
     parts = partitions(reader, filters, params.balance_languages)
@@ -348,7 +350,8 @@ def search_vector(
     dense = dense_chunks(reader, vector, parts, params.depth)
     sentence = dense_sentences(reader, vector, parts, params.depth)
 
-    concepts = query_concepts(reader, query, params)
+    if concepts is None:
+        concepts = query_concepts(reader, query, params)
     table, match = word_query((w for c in concepts for form in c.forms for w in form), params)
     found = [(r, sc) for r, sc in reader.lexical(match, params.depth * 4, table)
              if allowed is None or r in allowed]

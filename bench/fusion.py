@@ -29,7 +29,9 @@ import numpy as np
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
 from assistant.evaluate import Question, first_match, read_questions
+from assistant.indexer import sentence_text  # the real one, called by its stand-in below
 from assistant.search import FusionParams, dense_query, search_vector
+from assistant.types import Chunk, DocInfo
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO.parent / "shared" / "eval" / "questions.jsonl"
@@ -106,10 +108,8 @@ def variants() -> list[tuple[str, FusionParams]]:
     return rows
 
 
-def _without_leads(info, chunk, index):  # type: ignore[no-untyped-def]
+def _without_leads(info: DocInfo, chunk: Chunk, index: int) -> str:
     """`sentence_text` as if no list item had a lead-in sentence."""
-    from assistant.indexer import sentence_text
-
     sentences = tuple(replace(s, lead=None) for s in chunk.sentences)
     return sentence_text(info, replace(chunk, sentences=sentences), index)
 
