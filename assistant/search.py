@@ -21,7 +21,8 @@ NGRAM_SHARE = 0.8  # share of a word's trigrams a passage must hold to match it 
 
 @dataclass(frozen=True)
 class FusionParams:
-    """How the legs are combined: weighted reciprocal-rank fusion (see bench/fusion.md)."""
+    """How the legs are combined: weighted reciprocal-rank fusion (bench/fusion.py measures
+    the variants; the latest table is in bench/RESULTS.md)."""
 
     rrf_k: float = 30.0
     weights: tuple[float, float, float] = (1.0, 1.0, 0.5)  # dense, sentence, lexical
