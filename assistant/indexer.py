@@ -74,7 +74,7 @@ def sentence_text(info: DocInfo, chunk: Chunk, index: int) -> str:
     text = " ".join(chunk.text[sentence.start:sentence.end].split())
     if sentence.lead:
         text = f"{sentence.lead} {text}"
-    return f"{context}: {spell_out(text, used(text, dict(chunk.abbreviations)))}"
+    return f"{context}: {spell_out(text, chunk.abbreviations)}"
 
 
 def main_title(title: str) -> str:
