@@ -10,10 +10,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, load_settings
-from .errors import AssistantError
-from .personal import PersonalNumberFilter
-from .types import Filters
+from assistant.config import Settings, load_settings
+from assistant.errors import AssistantError
+from assistant.lang.personal import PersonalNumberFilter
+from assistant.types import Filters
 
 log = logging.getLogger("assistant")
 
@@ -128,8 +128,8 @@ def cmd_index(settings: Settings) -> int:
     """Build the index with a progress bar, then print what happened to each document."""
     from tqdm import tqdm
 
-    from .engine import Engine
-    from .indexer import build_index, corpus_files
+    from assistant.engine import Engine
+    from assistant.index.builder import build_index, corpus_files
 
     engine = Engine(settings)
     files = corpus_files(settings.corpus_dir)
@@ -155,8 +155,8 @@ def cmd_index(settings: Settings) -> int:
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     """Print hits for each query, as JSON lines or readable text."""
-    from .engine import Engine
-    from .serialize import search_json
+    from assistant.engine import Engine
+    from assistant.serialize import search_json
 
     if args.k < 1:
         raise AssistantError("-k must be at least 1")
@@ -181,9 +181,9 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Print an answer with its citations for each question (JSON lines or readable text)."""
-    from .engine import Engine
-    from .serialize import answer_json
-    from .types import Turn
+    from assistant.engine import Engine
+    from assistant.serialize import answer_json
+    from assistant.types import Turn
 
     engine = Engine(settings)
     history: list[Turn] = []
@@ -211,14 +211,14 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ocr_repair(args: argparse.Namespace) -> int:
     """Print the repaired text of a file (plain text keeps its lines) or of stdin."""
-    from .ocr import repair_swedish
+    from assistant.lang.diacritics import repair_swedish
 
     if args.file == "-":
         text = sys.stdin.read()
     else:
         path = Path(args.file)
         if path.suffix.lower() in (".pdf", ".html", ".htm"):
-            from .ingest import load_document
+            from assistant.ingest import load_document
 
             text = "\n\n".join(b.text for b in load_document(path, path.name).blocks)
         else:
@@ -234,8 +234,8 @@ def cmd_ocr_repair(args: argparse.Namespace) -> int:
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Run the questions of a file and print retrieval metrics and per-question ranks."""
-    from .engine import Engine
-    from .evaluate import evaluate_answers, evaluate_retrieval, read_questions
+    from assistant.engine import Engine
+    from assistant.evaluate import evaluate_answers, evaluate_retrieval, read_questions
 
     questions = read_questions(args.file)
     engine = Engine(settings)
@@ -274,8 +274,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from .api import create_app
-    from .store import generations, open_generation
+    from assistant.api import create_app
+    from assistant.index.generations import generations, open_generation
 
     settings = settings.with_overrides(host=args.host, port=args.port)
     if not generations(settings.index_dir):
@@ -294,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         configure_logging(settings)
         log.debug("command %s with %r", args.command, vars(args))
-        from .engine import configure_threads
+        from assistant.engine import configure_threads
 
         configure_threads(settings)
         if args.command == "index":

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 ENV_PREFIX = "ASSISTANT_"

@@ -5,20 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .answer import compose, question_language, refusal, resolve
-from .config import Settings
-from .embed import Embedder, load_embedder
-from .errors import AssistantError, IndexMismatchError
-from .evidence import abstain, gather_evidence, sentence_support
-from .search import (
+from assistant.answer.compose import compose, question_language, refusal, resolve
+from assistant.answer.evidence import abstain, gather_evidence, sentence_support
+from assistant.config import Settings
+from assistant.errors import AssistantError, IndexMismatchError
+from assistant.index.generations import StoreReader, open_generation
+from assistant.model.embed import Embedder, load_embedder
+from assistant.retrieval.search import (
     FusionParams,
     dense_query,
     hit_sentence_scores,
     query_concepts,
     search_vector,
 )
-from .store import StoreReader, open_generation
-from .types import Answer, Filters, Hit, Turn
+from assistant.types import Answer, Filters, Hit, Turn
 
 ASK_PASSAGES = 8  # passages an answer may quote from; the rest of them are shown as closest
 

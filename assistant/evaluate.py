@@ -9,9 +9,9 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from .errors import EvalFileError
-from .lexical import fold
-from .types import Answer, Hit
+from assistant.errors import EvalFileError
+from assistant.lang.fold import fold
+from assistant.types import Answer, Hit
 
 SIMILARITY = 0.9  # best window at least this similar to the gold text also matches
 

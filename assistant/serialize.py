@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .types import Answer, Citation, DocStatus, Hit
+from assistant.types import Answer, Citation, DocStatus, Hit
 
 SECTION_JOIN = " › "
 

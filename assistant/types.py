@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+BLOCK_SEPARATOR = "\n\n"
+"""What joins a document's blocks into its text: chunk and sentence offsets count it."""
+
 Section = tuple[str, ...]
 """Heading path of a passage, outermost heading first; empty before the first heading."""
 

@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from assistant.config import load_settings  # noqa: E402
 from assistant.engine import Engine, configure_threads  # noqa: E402
 from assistant.evaluate import read_questions  # noqa: E402
-from assistant.indexer import build_index  # noqa: E402
+from assistant.index.builder import build_index  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -29,8 +29,8 @@ import numpy as np
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
 from assistant.evaluate import Question, first_match, read_questions
-from assistant.indexer import sentence_text  # the real one, called by its stand-in below
-from assistant.search import FusionParams, dense_query, search_vector
+from assistant.index.builder import sentence_text  # the real one, called by its stand-in below
+from assistant.retrieval.search import FusionParams, dense_query, search_vector
 from assistant.types import Chunk, DocInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -116,11 +116,11 @@ def _without_leads(info: DocInfo, chunk: Chunk, index: int) -> str:
 
 # Index-time steps switched off one at a time: (row label, what to replace, by what).
 ABLATIONS: list[tuple[str, str, Callable[..., Any]]] = [
-    ("no OCR repair", "assistant.indexer.repair_document", lambda document: document),
-    ("no abbreviation expansion", "assistant.indexer.definitions", lambda text: {}),
-    ("no list lead-ins in sentence vectors", "assistant.indexer.sentence_text",
+    ("no OCR repair", "assistant.index.builder.repair_document", lambda document: document),
+    ("no abbreviation expansion", "assistant.index.builder.definitions", lambda text: {}),
+    ("no list lead-ins in sentence vectors", "assistant.index.builder.sentence_text",
      _without_leads),
-    ("full title (with subtitle) in sentence vectors", "assistant.indexer.main_title",
+    ("full title (with subtitle) in sentence vectors", "assistant.index.builder.main_title",
      lambda title: title),
 ]
 
@@ -130,7 +130,7 @@ def index_without(settings: Settings, engine: Engine, target: str, replacement: 
                   ) -> Iterator[Engine]:
     """An engine over a fresh index of the corpus built with one step replaced (a bench-only
     switch), in a temporary folder: about a minute each."""
-    from assistant.indexer import build_index
+    from assistant.index.builder import build_index
 
     with tempfile.TemporaryDirectory(prefix="fusion-ablation-") as tmp:
         other_settings = replace(settings, index_dir=Path(tmp))

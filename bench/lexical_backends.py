@@ -29,8 +29,8 @@ from bench_core import percentile  # bench/ is on the path when run as a script
 
 from assistant.config import load_settings
 from assistant.evaluate import Question, matches, read_questions
-from assistant.search import FusionParams, gate_lexical, query_concepts, word_query
-from assistant.store import StoreReader, open_generation
+from assistant.index.generations import StoreReader, open_generation
+from assistant.retrieval.search import FusionParams, gate_lexical, query_concepts, word_query
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO.parent / "shared" / "eval" / "questions.jsonl"

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from assistant.ocr import repair_swedish, swedish_damage
+from assistant.lang.diacritics import repair_swedish, swedish_damage
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = REPO / "corpus" / "kronoberg-sok-rapport-2019-2024.md"

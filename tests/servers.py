@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from assistant.api import create_app
 from assistant.config import Settings
-from assistant.embed import Embedder, HashEmbedder
 from assistant.engine import Engine
-from assistant.indexer import build_index
+from assistant.index.builder import build_index
+from assistant.model.embed import Embedder, HashEmbedder
 
 
 def indexed_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.abbreviations import definitions, is_short_form, long_form, spell_out, used
+from assistant.index.abbreviations import definitions, is_short_form, long_form, spell_out, used
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer import (
+from assistant.answer.compose import (
     REFUSAL,
     compose,
     is_follow_up,

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.config import Settings
-from assistant.embed import HashEmbedder
 from assistant.engine import Engine
-from assistant.indexer import build_index
+from assistant.index.builder import build_index
+from assistant.model.embed import HashEmbedder
 
 
 @pytest.fixture

@@ -207,8 +207,8 @@ def test_upload_then_delete_round_trip(client: TestClient) -> None:
 def test_upload_into_an_empty_server_makes_it_ready(hash_settings: Settings,
                                                     tmp_path: Path) -> None:
     from assistant.api import create_app
-    from assistant.embed import HashEmbedder
     from assistant.engine import Engine
+    from assistant.model.embed import HashEmbedder
 
     corpus = tmp_path / "empty-corpus"
     corpus.mkdir()

@@ -11,7 +11,7 @@ import pytest
 from assistant.cli import main
 from assistant.engine import Engine
 from assistant.evaluate import evaluate_answers, evaluate_retrieval, read_questions
-from assistant.lexical import fold
+from assistant.lang.fold import fold
 from assistant.types import Answer, Turn
 
 from .conftest import SHARED_EVAL

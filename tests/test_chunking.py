@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_document, document_text, split_sentences
+from assistant.index.chunking import chunk_document, document_text, split_sentences
 from assistant.types import Block, Document
 
 

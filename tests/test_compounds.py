@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.compounds import compound_terms, join_hyphens, joined_words, split
 from assistant.config import load_settings
-from assistant.embed import HashEmbedder
 from assistant.engine import Engine
-from assistant.indexer import build_index
-from assistant.search import FusionParams
+from assistant.index.builder import build_index
+from assistant.lang.compounds import compound_terms, join_hyphens, joined_words, split
+from assistant.model.embed import HashEmbedder
+from assistant.retrieval.search import FusionParams
 
 
 @pytest.mark.parametrize(

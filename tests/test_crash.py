@@ -21,13 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from assistant import indexer
-from assistant.catalog import CATALOG_FILE
 from assistant.config import Settings, load_settings
-from assistant.embed import HashEmbedder
 from assistant.errors import IndexMissingError
+from assistant.index import builder as indexer
+from assistant.index.generations import (
+    StoreReader,
+    current_generation,
+    generations,
+    open_generation,
+)
 from assistant.ingest import load_document
-from assistant.store import StoreReader, current_generation, generations, open_generation
+from assistant.ingest.catalog import CATALOG_FILE
+from assistant.model.embed import HashEmbedder
 
 ASSISTANT = Path(sys.executable).with_name("assistant")
 KILLS = 24
@@ -195,7 +200,7 @@ def test_serve_refuses_a_damaged_index_and_names_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from assistant.cli import main
-    from assistant.store import CHUNK_VECTORS
+    from assistant.index.generations import CHUNK_VECTORS
 
     indexer.build_index(hash_settings, HashEmbedder())
     vectors = current_generation(hash_settings.index_dir) / CHUNK_VECTORS

@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import e5convert
-from assistant.catalog import doc_info, read_catalog
-from assistant.chunking import chunk_document
-from assistant.e5convert import (
+from assistant.errors import ModelError
+from assistant.index.builder import corpus_files, passage_text
+from assistant.index.chunking import chunk_document
+from assistant.ingest import load_document
+from assistant.ingest.catalog import doc_info, read_catalog
+from assistant.model import e5convert
+from assistant.model.e5convert import (
     MARKER,
     REQUIRED,
     bundled_source,
@@ -23,9 +26,6 @@ from assistant.e5convert import (
     is_complete,
     read_bundle,
 )
-from assistant.errors import ModelError
-from assistant.indexer import corpus_files, passage_text
-from assistant.ingest import load_document
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 MIN_COSINE = 0.999

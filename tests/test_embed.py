@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import e5convert, embed
-from assistant.embed import HashEmbedder, SentenceTransformerEmbedder, load_embedder
 from assistant.errors import ModelError
+from assistant.model import e5convert, embed
+from assistant.model.embed import HashEmbedder, SentenceTransformerEmbedder, load_embedder
 
 DEFAULT = "intfloat/multilingual-e5-small"
 
@@ -139,7 +139,7 @@ def test_unloadable_model_raises_model_error(tmp_path: Path) -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, assistant.embed, assistant.e5convert; "
+        "import sys, assistant.model.embed, assistant.model.e5convert; "
         "print(sorted({'torch', 'faiss', 'sentence_transformers', 'transformers', 'tokenizers'}"
         " & set(sys.modules)))"
     )

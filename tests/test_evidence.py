@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evidence import Evidence, abstain
+from assistant.answer.evidence import Evidence, abstain
 
 
 def _evidence(unknown: float, coverage: float, sentence: float, same: bool) -> Evidence:

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from assistant import sandbox
 from assistant.config import Settings, load_settings
-from assistant.embed import HashEmbedder
 from assistant.errors import IngestError
-from assistant.indexer import BuildReport, build_index
-from assistant.sandbox import _exit_reason, _from_json, load_isolated
-from assistant.store import StoreReader, open_generation
+from assistant.index.builder import BuildReport, build_index
+from assistant.index.generations import StoreReader, open_generation
+from assistant.ingest import sandbox
+from assistant.ingest.sandbox import _exit_reason, _from_json, load_isolated
+from assistant.model.embed import HashEmbedder
 
 DATA = Path(__file__).parent / "data"
 GOOD = ["good.pdf", "sample.html", "sample.md", "sample.txt", "script.html"]
@@ -318,7 +318,7 @@ def test_pdf_with_an_unknown_filter_is_a_page_problem() -> None:
 
 def test_an_unchanged_failed_file_is_not_parsed_again(hash_settings: Settings,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.indexer as indexer
+    import assistant.index.builder as indexer
 
     parsed: list[str] = []
     real = indexer.load_isolated

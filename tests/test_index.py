@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embed import HashEmbedder
 from assistant.engine import Engine
 from assistant.errors import (
     DocumentNotFoundError,
@@ -16,8 +15,8 @@ from assistant.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from assistant.indexer import build_index, main_title, remove_document, sentence_text
-from assistant.store import (
+from assistant.index.builder import build_index, main_title, remove_document, sentence_text
+from assistant.index.generations import (
     CURRENT,
     STORE,
     current_generation,
@@ -25,6 +24,7 @@ from assistant.store import (
     open_generation,
     read_manifest,
 )
+from assistant.model.embed import HashEmbedder
 from assistant.types import Chunk, DocInfo, Sentence
 
 

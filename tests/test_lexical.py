@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.lexical import fold, query_terms, tokens
-from assistant.search import FusionParams, word_query
+from assistant.lang.fold import fold, query_terms, tokens
+from assistant.retrieval.search import FusionParams, word_query
 
 
 @pytest.mark.parametrize(

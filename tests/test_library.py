@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.api.library import check_content, clean_filename, upload_suffix
 from assistant.errors import UnsupportedFormatError
-from assistant.library import check_content, clean_filename, upload_suffix
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -1,4 +1,4 @@
-"""Table-driven tests of the pure text clean-up in assistant.normalize."""
+"""Table-driven tests of the pure text clean-up in assistant.ingest.normalize."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from assistant.normalize import (
+from assistant.ingest.normalize import (
     Paragraph,
     classify,
     clean_chars,

@@ -1,4 +1,4 @@
-"""Table-driven tests of Swedish OCR repair in assistant.ocr (uses wordfreq's bundled lists)."""
+"""Table-driven tests of Swedish OCR repair (assistant.lang.diacritics; wordfreq lists)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ocr import DAMAGE_THRESHOLD, is_damaged, repair_swedish, swedish_damage
+from assistant.lang.diacritics import DAMAGE_THRESHOLD, is_damaged, repair_swedish, swedish_damage
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 BLEKINGE = CORPUS / "blekinge-integrationsstrategi-2023-2026.txt"
@@ -134,9 +134,9 @@ DAMAGED_DOC = (
 def test_repaired_document_keeps_its_original_in_chunks_index_and_json(
         tmp_path: Path) -> None:
     from assistant.config import load_settings
-    from assistant.embed import HashEmbedder
     from assistant.engine import Engine
-    from assistant.indexer import build_index
+    from assistant.index.builder import build_index
+    from assistant.model.embed import HashEmbedder
     from assistant.serialize import hit_json
 
     corpus = tmp_path / "corpus"

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
-from assistant.personal import (
+from assistant.lang.personal import (
     COORDINATION_MASK,
     PERSONAL_MASK,
     PersonalNumberFilter,
@@ -220,8 +220,8 @@ def test_cli_logs_at_debug_level_show_no_valid_number(tmp_path: Path, mask: bool
 
 
 def test_failure_reasons_quoting_the_file_are_masked(hash_settings: Settings) -> None:
-    from assistant.embed import HashEmbedder
-    from assistant.indexer import build_index
+    from assistant.index.builder import build_index
+    from assistant.model.embed import HashEmbedder
 
     (hash_settings.corpus_dir / "bad.html").write_bytes(b"<p>x</p><![ 811218-9876")
     report = build_index(hash_settings, HashEmbedder())

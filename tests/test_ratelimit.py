@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.ratelimit import RateLimiter
+from assistant.api.ratelimit import RateLimiter
 
 
 class Clock:

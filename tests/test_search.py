@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.catalog import CATALOG_FILE
 from assistant.config import Settings
-from assistant.embed import HashEmbedder
 from assistant.engine import Engine
-from assistant.indexer import build_index
-from assistant.search import FusionParams, fuse
+from assistant.index.builder import build_index
+from assistant.ingest.catalog import CATALOG_FILE
+from assistant.model.embed import HashEmbedder
+from assistant.retrieval.search import FusionParams, fuse
 from assistant.types import Filters
 
 

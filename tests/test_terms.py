@@ -1,12 +1,12 @@
-"""Table-driven tests of the English–Swedish terms file and its matcher in assistant.terms."""
+"""Table-driven tests of the English–Swedish terms file and its matcher in assistant.lang.terms."""
 
 from __future__ import annotations
 
 import pytest
 
 from assistant.errors import TermsFileError
-from assistant.lexical import fold
-from assistant.terms import (
+from assistant.lang.fold import fold
+from assistant.lang.terms import (
     KINDS,
     expand_query,
     expansions,

@@ -19,8 +19,8 @@ import pytest
 
 from assistant.api import create_app
 from assistant.config import Settings, load_settings
-from assistant.embed import HashEmbedder
 from assistant.engine import Engine
+from assistant.model.embed import HashEmbedder
 
 from .conftest import REPO
 from .servers import indexed_app, running

@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
-from ..config import Settings
-from ..engine import Engine
-from ..errors import AssistantError
-from ..library import Library
-from . import ask, documents, problems, search
-from .guards import BodyLimit, KeyGate, RateLimit, SecurityHeaders
-from .models import ErrorResponse
-from .pages import mount_docs, mount_pages
+from assistant.api import ask, documents, problems, search
+from assistant.api.guards import BodyLimit, KeyGate, RateLimit, SecurityHeaders
+from assistant.api.library import Library
+from assistant.api.models import ErrorResponse
+from assistant.api.pages import mount_docs, mount_pages
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.errors import AssistantError
 
 DESCRIPTION = """Semantic search with cited passages over documents on the reception and
 integration of newly arrived migrants. Every error is JSON:

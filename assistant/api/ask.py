@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..serialize import answer_json
-from ..types import Turn
-from .deps import EngineDep
-from .models import AskRequest, AskResponse, ErrorResponse
+from assistant.api.deps import EngineDep
+from assistant.api.models import AskRequest, AskResponse, ErrorResponse
+from assistant.serialize import answer_json
+from assistant.types import Turn
 
 router = APIRouter(tags=["ask"])
 

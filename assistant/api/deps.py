@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from ..config import Settings
-from ..engine import Engine
-from ..library import Library
-from .guards import key_problem
+from assistant.api.guards import key_problem
+from assistant.api.library import Library
+from assistant.config import Settings
+from assistant.engine import Engine
 
 
 def _settings(request: Request) -> Settings:

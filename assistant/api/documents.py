@@ -9,11 +9,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..catalog import DOC_TYPES
-from ..library import MEDIA_TYPES
-from ..serialize import document_json
-from .deps import KeyRequired, LibraryDep
-from .models import DocumentList, DocumentOut, ErrorResponse, Removal
+from assistant.api.deps import KeyRequired, LibraryDep
+from assistant.api.library import MEDIA_TYPES
+from assistant.api.models import DocumentList, DocumentOut, ErrorResponse, Removal
+from assistant.ingest.catalog import DOC_TYPES
+from assistant.serialize import document_json
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 

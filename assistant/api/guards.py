@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..ratelimit import RateLimiter
-from .problems import error_response
+from assistant.api.problems import error_response
+from assistant.api.ratelimit import RateLimiter
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "

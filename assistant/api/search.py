@@ -6,10 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..serialize import search_json
-from ..types import Filters
-from .deps import EngineDep
-from .models import MAX_K, MAX_QUERY_CHARS, SearchFilters, SearchRequest, SearchResponse
+from assistant.api.deps import EngineDep
+from assistant.api.models import (
+    MAX_K,
+    MAX_QUERY_CHARS,
+    SearchFilters,
+    SearchRequest,
+    SearchResponse,
+)
+from assistant.serialize import search_json
+from assistant.types import Filters
 
 router = APIRouter(tags=["search"])
 

@@ -6,8 +6,7 @@ import html
 import re
 from collections import Counter
 
-from assistant.ingest.text import INVALID_UTF8, build_blocks
-from assistant.normalize import (
+from assistant.ingest.normalize import (
     clean_chars,
     collapse_whitespace,
     decode,
@@ -15,6 +14,7 @@ from assistant.normalize import (
     is_page_number,
     is_toc_line,
 )
+from assistant.ingest.text import INVALID_UTF8, build_blocks
 from assistant.types import Document
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")

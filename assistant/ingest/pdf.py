@@ -13,8 +13,14 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
 
 from assistant.errors import IngestError
+from assistant.ingest.normalize import (
+    Paragraph,
+    clean_chars,
+    paragraphs,
+    strip_running_lines,
+    wrap_width,
+)
 from assistant.ingest.text import build_blocks, clean_lines, roles_of
-from assistant.normalize import Paragraph, clean_chars, paragraphs, strip_running_lines, wrap_width
 from assistant.types import Document
 
 # pypdf reports damage in a file's structure with its own errors, but also with these

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from assistant.normalize import (
+from assistant.ingest.normalize import (
     Paragraph,
     classify,
     clean_chars,

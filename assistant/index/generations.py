@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from .compounds import compound_terms, joined_words
-from .errors import IndexCorruptError, IndexMissingError
-from .lexical import fold
-from .types import Chunk, DocInfo, Sentence
+from assistant.errors import IndexCorruptError, IndexMissingError
+from assistant.lang.compounds import compound_terms, joined_words
+from assistant.lang.fold import fold
+from assistant.types import Chunk, DocInfo, Sentence
 
 FORMAT = 4  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms,
 # trigrams; 4: chunks keep the abbreviations they use, list items their lead-in sentence

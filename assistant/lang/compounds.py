@@ -7,7 +7,7 @@ import math
 import re
 from functools import cache, lru_cache
 
-from .lexical import fold
+from assistant.lang.fold import fold
 
 __all__ = ["MIN_PART", "NOT_PARTS", "PART_FLOOR", "compound_terms", "head", "join_hyphens",
            "joined_words", "split", "trigrams"]

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
-from .errors import ModelError
+from assistant.config import DEFAULT_MODEL
+from assistant.errors import ModelError
 
 __all__ = [
     "DEFAULT_MODEL", "Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "load_embedder",
@@ -64,7 +64,7 @@ class SentenceTransformerEmbedder:
             prefixes = E5_PREFIXES
         self.prefixes = prefixes or ("", "")
         if model == DEFAULT_MODEL:
-            from .e5convert import ensure_model
+            from assistant.model.e5convert import ensure_model
 
             path = str(ensure_model(_converted_dir(Path(model_dir), model)))
         else:

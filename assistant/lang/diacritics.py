@@ -8,8 +8,7 @@ import re
 from dataclasses import replace
 from functools import cache, lru_cache
 
-from .chunking import BLOCK_SEPARATOR
-from .types import Document
+from assistant.types import BLOCK_SEPARATOR, Document
 
 __all__ = ["DAMAGE_THRESHOLD", "is_damaged", "repair_document", "repair_swedish",
            "swedish_damage"]

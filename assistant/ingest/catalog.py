@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .types import DocInfo, Document
+from assistant.errors import ConfigError
+from assistant.lang.detect import detect_language
+from assistant.types import DocInfo, Document
 
 CATALOG_FILE = "catalog.json"
 _FIELDS = {"title", "publisher", "year", "type", "region", "language", "form"}
@@ -35,16 +36,6 @@ def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
                               f"use one of {', '.join(DOC_TYPES)}")
     return entries
 
-
-def detect_language(text: str) -> str:
-    """ISO code of the text's language by langdetect (seeded, so repeatable); 'und' if unsure."""
-    from langdetect import DetectorFactory, LangDetectException, detect
-
-    DetectorFactory.seed = 0
-    try:
-        return str(detect(text[:5000]))
-    except LangDetectException:
-        return "und"
 
 
 def doc_info(document: Document, entry: dict[str, Any] | None) -> DocInfo:

@@ -14,17 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .abbreviations import definitions, spell_out, used
-from .catalog import CATALOG_FILE, doc_info, read_catalog
-from .chunking import chunk_document, document_text
-from .config import Settings
-from .embed import Embedder, load_embedder
-from .errors import AssistantError, DocumentNotFoundError, IngestError
-from .ingest import SUPPORTED_SUFFIXES
-from .ocr import repair_document
-from .personal import mask_document, mask_text
-from .sandbox import load_isolated
-from .store import (
+from assistant.config import Settings
+from assistant.errors import AssistantError, DocumentNotFoundError, IngestError
+from assistant.index.abbreviations import definitions, spell_out, used
+from assistant.index.chunking import chunk_document, document_text
+from assistant.index.generations import (
     StoredDocument,
     StoreReader,
     build_lock,
@@ -32,7 +26,13 @@ from .store import (
     prune_generations,
     write_generation,
 )
-from .types import Chunk, DocInfo, Document
+from assistant.ingest import SUPPORTED_SUFFIXES
+from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog
+from assistant.ingest.sandbox import load_isolated
+from assistant.lang.diacritics import repair_document
+from assistant.lang.personal import mask_document, mask_text
+from assistant.model.embed import Embedder, load_embedder
+from assistant.types import Chunk, DocInfo, Document
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def remove_document(
 
 def _indexed_names(settings: Settings) -> set[str]:
     """Documents (indexed or failed) of every generation in the index folder."""
-    from .store import generations, read_manifest
+    from assistant.index.generations import generations, read_manifest
 
     names: set[str] = set()
     for generation in generations(settings.index_dir):

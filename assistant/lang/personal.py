@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import replace
 
-from .types import Document
+from assistant.types import Document
 
 __all__ = [
     "COORDINATION_MASK", "PERSONAL_MASK", "PersonalNumberFilter", "find_numbers",

@@ -2,7 +2,7 @@
 
 A hostile or broken file (a compression bomb, a deeply nested page, a loop in a PDF's
 structure) can make a parser run for ever, exhaust memory or crash. Files are parsed by a
-helper process, `python -m assistant.sandbox`, started once per parent process with the
+helper process, `python -m assistant.ingest.sandbox`, started once per parent process with the
 loaders imported and no threads: for each file it forks a child that caps its address space
 with RLIMIT_AS (and its CPU time, in case the helper dies first), parses, and writes the
 document back as JSON, not pickle, so even a subverted parser cannot run code in the parent.
@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import IngestError
-from .types import Block, Document
+from assistant.errors import IngestError
+from assistant.types import Block, Document
 
 __all__ = ["load_isolated"]
 
 log = logging.getLogger(__name__)
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding `assistant`
 _KINDS = {"paragraph", "heading", "item"}
 MAX_LOG_RECORDS = 20  # a broken PDF can make pypdf warn thousands of times
 HELPER_GRACE_S = 30  # how much longer than the timeout the helper may take to answer
@@ -74,7 +74,7 @@ class _Helper:
                                             if p)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.sandbox"], env=env,
+                [sys.executable, "-m", "assistant.ingest.sandbox"], env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError as exc:
             raise IngestError(f"cannot start the parser process: {exc}") from exc
@@ -199,7 +199,7 @@ def _parse(request: dict[str, Any]) -> bytes:
     """In the forked child: set the limits, parse, and return the reply."""
     import resource
 
-    from .ingest import load_document
+    from assistant.ingest import load_document
 
     doc, memory_mb, timeout_s = request["doc"], request["memory_mb"], request["timeout_s"]
     notes = _Notes()
@@ -270,7 +270,7 @@ def _fork_and_parse(request: dict[str, Any]) -> bytes:
 
 def _serve() -> None:
     """The helper: one JSON request per line in, one JSON reply per line out, until EOF."""
-    from . import ingest  # noqa: F401  (imported once here, so that each fork has it)
+    from assistant import ingest  # noqa: F401  (imported once here, so that each fork has it)
 
     for line in sys.stdin.buffer:
         reply = _fork_and_parse(json.loads(line))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import detect_language
-from .terms import expansions, gloss_text
-from .types import Answer, Citation, Hit, Turn
+from assistant.lang.detect import detect_language
+from assistant.lang.terms import expansions, gloss_text
+from assistant.types import Answer, Citation, Hit, Turn
 
 # Cue words that settle a question's language when langdetect has too little text to go on.
 _SV_CUES = frozenset("""vem vad var vart när hur varför vilken vilket vilka är och för om

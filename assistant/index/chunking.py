@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .types import Block, Chunk, Document, Section, Sentence
-
-BLOCK_SEPARATOR = "\n\n"
+from assistant.types import BLOCK_SEPARATOR, Block, Chunk, Document, Section, Sentence
 
 # Abbreviations after which a full stop does not end a sentence (Swedish and English).
 _ABBREVIATIONS = {

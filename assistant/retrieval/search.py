@@ -9,10 +9,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .compounds import compound_terms, join_hyphens, joined_words, split, trigrams
-from .lexical import fold, query_terms, tokens
-from .store import StoreReader
-from .types import Chunk, DocInfo, Filters, Hit
+from assistant.index.generations import StoreReader
+from assistant.lang.compounds import compound_terms, join_hyphens, joined_words, split, trigrams
+from assistant.lang.fold import fold, query_terms, tokens
+from assistant.types import Chunk, DocInfo, Filters, Hit
 
 LEGS = ("dense", "sentence", "lexical")
 COMPOUNDS = ("split", "ngrams", "none")
@@ -47,7 +47,7 @@ def dense_query(text: str, params: FusionParams) -> str:
     terms it mentions when `params.expand_terms` is set (e5 reads the mixed text well)."""
     if not params.expand_terms:
         return text
-    from .terms import expand_query
+    from assistant.lang.terms import expand_query
 
     return expand_query(text)
 
@@ -195,7 +195,7 @@ def query_concepts(reader: StoreReader, query: str, params: FusionParams) -> lis
     """The question's concepts with rarity weights; domain terms bring their other-language
     forms when `params.expand_terms` is set (assistant/data/terms.tsv), and compounds their
     parts when `params.compounds` is "split"."""
-    from .terms import expansions
+    from assistant.lang.terms import expansions
 
     if params.compounds != "none":
         query = join_hyphens(fold(query))  # "etablerings- ersättning": one word

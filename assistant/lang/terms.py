@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from .errors import TermsFileError
-from .lexical import fold
+from assistant.errors import TermsFileError
+from assistant.lang.fold import fold
 
 __all__ = ["GLOSSED_KINDS", "KINDS", "Expansion", "Term", "expand_query", "expansions", "gloss",
            "gloss_text", "load_terms", "parse_terms"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ModelError
+from assistant.errors import ModelError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any
 
-from .catalog import CATALOG_FILE, read_catalog
-from .engine import Engine
-from .errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
-from .indexer import corpus_files
-from .ingest import SUPPORTED_SUFFIXES
-from .types import DocInfo, DocStatus
+from assistant.engine import Engine
+from assistant.errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
+from assistant.index.builder import corpus_files
+from assistant.ingest import SUPPORTED_SUFFIXES
+from assistant.ingest.catalog import CATALOG_FILE, read_catalog
+from assistant.types import DocInfo, DocStatus
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class Library:
             thread.join(timeout)
 
     def _run(self) -> None:
-        from .indexer import build_index
+        from assistant.index.builder import build_index
 
         while True:
             with self._cond:

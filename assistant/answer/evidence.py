@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import fold
-from .search import Concept, FusionParams, concept_coverage, document_context
-from .types import Hit
+from assistant.lang.fold import fold
+from assistant.retrieval.search import Concept, FusionParams, concept_coverage, document_context
+from assistant.types import Hit
 
 
 @dataclass(frozen=True)
