@@ -5,17 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from assistant.lang import lexicon
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 # Function words that carry no topic; dropping them keeps OR queries focused.
-STOPWORDS = frozenset(
-    """
-    a an and are as at be by can do does for from has have how i in is it its of on or that the
-    their there these this to was were what when where which who whom why will with
-    att av de den det dem din du eller en ett for fran har hon hur i inom jag kan med men mot
-    nar och om pa sig sin ska som till under var vad vem vilka vilken vilket vid ar ni oss
-    """.split()
-)
+STOPWORDS = lexicon.words("stopwords")
 
 
 def fold(text: str) -> str:
