@@ -34,4 +34,4 @@ lint: $(STAMP)
 
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check assistant tests bench
-	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/python -m pytest -q
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/python -m pytest -q -m ""

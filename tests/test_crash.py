@@ -143,6 +143,7 @@ def _run(corpus: Path, index_dir: Path, log: Path, rng: random.Random,
     return completed, any(index_dir.glob("gen-*.tmp"))
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_the_last_completed_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
