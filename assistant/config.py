@@ -43,6 +43,9 @@ class Settings:
     max_document_words: int = 1_000_000
     # Replace valid personnummer and samordningsnummer in document text before chunking.
     mask_personal_numbers: bool = True
+    # Days a feedback entry (index/feedback.sqlite) is kept; older ones are deleted on each
+    # write. 0: keep them all.
+    feedback_retention_days: int = 365
     log_level: str = "warning"  # debug, info, warning or error; logs always mask personal numbers
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -92,4 +92,31 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "citations": [citation_json(c) for c in answer.citations],
         "closest": [hit_json(h) for h in answer.closest],
+        "plain_text": answer_plain_text(answer),
     }
+
+
+_SOURCES = {"sv": ("Källor", "s."), "en": ("Sources", "p.")}
+
+
+def file_link(doc: str, page: int | None) -> str:
+    """Where the API serves a document's file, at its page when there is one."""
+    link = f"/api/documents/{quote(doc)}/file"
+    return f"{link}#page={page}" if page is not None else link
+
+
+def answer_plain_text(answer: Answer) -> str:
+    """The answer and its numbered sources (title, section, page, file link) as plain text."""
+    heading, page_word = _SOURCES.get(answer.language, _SOURCES["en"])
+    lines = [answer.text.strip()]
+    if answer.citations:
+        lines += ["", f"{heading}:"]
+    for c in answer.citations:
+        parts = [c.hit.info.title]
+        if c.section:
+            parts.append(SECTION_JOIN.join(c.section))
+        if c.page is not None:
+            parts.append(f"{page_word} {c.page}")
+        lines.append(f"[{c.n}] {', '.join(parts)}")
+        lines.append(f"    {file_link(c.hit.chunk.doc, c.page)}")
+    return "\n".join(lines) + "\n"

@@ -20,8 +20,8 @@ STAGES = {
     "index": 4,
     "retrieval": 5,
     "answer": 6,
-    "engine": 7, "serialize": 7,
-    "evaluate": 8,
+    "engine": 7, "serialize": 7, "groups": 7,
+    "evaluate": 8, "feedback": 8,
     "api": 9, "cli": 9,
 }
 MAX_MODULE_LINES = 400

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
-from assistant.api import ask, documents, problems, search
+from assistant.api import ask, batch, documents, feedback, problems, search
 from assistant.api.guards import BodyLimit, KeyGate, RateLimit, SecurityHeaders
 from assistant.api.library import Library
 from assistant.api.models import ErrorResponse
@@ -16,6 +16,7 @@ from assistant.api.pages import mount_docs, mount_pages
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.errors import AssistantError
+from assistant.feedback import FeedbackStore
 
 DESCRIPTION = """Semantic search with cited passages over documents on the reception and
 integration of newly arrived migrants. Every error is JSON:
@@ -30,6 +31,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = engine or Engine(settings)
+        app.state.feedback = FeedbackStore(settings.index_dir, settings.feedback_retention_days)
         app.state.library = Library(app.state.engine, on_built=lambda: _ready(app, None))
         try:
             app.state.engine.load()  # open the index and model now, not on the first request
@@ -48,7 +50,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api = APIRouter(prefix="/api")
     api.include_router(search.router)
     api.include_router(ask.router)
+    api.include_router(batch.router)  # before documents: /documents/batch is not an id
     api.include_router(documents.router)
+    api.include_router(feedback.router)
 
     @api.get("/health", summary="Liveness and readiness", tags=["health"], operation_id="health")
     def health(request: Request) -> dict[str, Any]:

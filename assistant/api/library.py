@@ -13,7 +13,8 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -190,6 +191,13 @@ class Library:
         os.replace(tmp, path)
 
     # --- the background build ------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the next build back while several uploads are queued (in this thread), so
+        that one build takes them all."""
+        with self._cond:
+            yield
 
     def _schedule(self, doc: str, state: str) -> None:
         with self._cond:

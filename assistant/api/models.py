@@ -47,6 +47,11 @@ class SearchRequest(BaseModel):
     q: str = Field(..., min_length=1, max_length=MAX_QUERY_CHARS)
     k: int = Field(5, ge=1, le=MAX_K)
     filters: SearchFilters = SearchFilters()
+    group: Literal["document"] | None = Field(
+        None, description="`document`: also return the hits grouped by document, with counts "
+                          "per filter value")
+    sort: Literal["relevance", "year"] = Field(
+        "relevance", description="order of the groups: relevance, or year (newest first)")
 
 
 class SearchHit(BaseModel):
@@ -77,6 +82,37 @@ class SearchResponse(BaseModel):
 
     query: str
     hits: list[SearchHit]
+
+
+class GroupedPassage(SearchHit):
+    """A hit of a grouped search: also a snippet of its best sentences and the file link."""
+
+    snippet: str = Field(..., description="the best sentences, not the whole passage")
+    marks: list[list[int]] = Field(..., description="[start, end) of the query's words in "
+                                                    "`snippet`")
+    link: str = Field(..., description="the document's file, at the passage's page")
+
+
+class DocumentGroup(BaseModel):
+    """One matched document: its facts and its passages, best first."""
+
+    doc: str
+    title: str
+    type: str | None
+    year: int | None
+    region: str | None
+    language: str
+    score: float = Field(..., description="the best passage's score")
+    passages: list[GroupedPassage]
+
+
+class GroupedSearchResponse(SearchResponse):
+    """The hits for one query, and the same hits grouped by document (`group=document`)."""
+
+    sort: Literal["relevance", "year"]
+    groups: list[DocumentGroup]
+    facets: dict[str, dict[str, int]] = Field(
+        ..., description="matched documents per value of type, year, region and language")
 
 
 class HistoryTurn(BaseModel):
@@ -122,6 +158,8 @@ class AskResponse(BaseModel):
     citations: list[Citation]
     closest: list[SearchHit]
     resolved_question: str | None = None
+    plain_text: str = Field("", description="the answer and its numbered sources (title, "
+                                            "section, page, file link) as plain text")
 
 
 DocState = Literal["queued", "indexing", "indexed", "failed", "removing", "unindexed"]
