@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update the index from the corpus folder")
     p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
+    p.add_argument("--verbose", action="store_true",
+                   help="list every warning (default: one line per kind of warning, counted)")
     _add_common(p)
 
     p = sub.add_parser("search", help="search the index; several queries in one run")
@@ -82,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSON lines in the format of shared/eval/questions.jsonl")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_common(p)
+
+    p = sub.add_parser("feedback", help="feedback on answers: export the wrong ones as gold")
+    action = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = action.add_parser("export", help="write the questions marked wrong that point to the "
+                                         "right passage, in the evaluation file format")
+    e.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
+    e.add_argument("--index", metavar="DIR", help="index folder (default: index)")
 
     p = sub.add_parser("serve", help="run the HTTP API (builds the index first if missing)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -124,7 +134,44 @@ def uvicorn_log_config() -> dict[str, object]:
     return config
 
 
-def cmd_index(settings: Settings) -> int:
+def quiet_third_parties() -> None:
+    """No progress bars or advisory warnings of transformers and huggingface_hub inside ours
+    (their documented switches; set before they are imported)."""
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for module in ("transformers", "sentence_transformers", "huggingface_hub", "torch"):
+        warnings.filterwarnings("ignore", module=module)
+
+
+def warning_kind(problem: str) -> str:
+    """What a per-file warning is about, without its page number or details."""
+    kind = re.sub(r"^page \d+: ", "", problem)
+    return re.split(r": | \(", kind, maxsplit=1)[0]
+
+
+def print_warnings(problems: dict[str, list[str]], verbose: bool) -> None:
+    """Every warning with --verbose; else one line per kind, with how many files it hit."""
+    if verbose:
+        for name, found in problems.items():
+            for problem in found:
+                print(f"  warning: {name}: {problem}")
+        return
+    kinds: dict[str, tuple[int, set[str]]] = {}
+    for name, found in problems.items():
+        for problem in found:
+            count, files = kinds.get(warning_kind(problem), (0, set()))
+            kinds[warning_kind(problem)] = (count + 1, files | {name})
+    for kind, (count, files) in kinds.items():
+        where = next(iter(files)) if len(files) == 1 else f"{len(files)} files"
+        times = f"{count}× " if count > 1 else ""
+        print(f"  warning: {times}{kind} ({where}; --verbose lists them)")
+
+
+def cmd_index(settings: Settings, verbose: bool = False) -> int:
     """Build the index with a progress bar, then print what happened to each document."""
     from tqdm import tqdm
 
@@ -147,9 +194,25 @@ def cmd_index(settings: Settings) -> int:
           f"generation {report.generation})")
     for name, reason in report.failed.items():
         print(f"  failed: {name}: {reason}")
-    for name, problems in report.problems.items():
-        for problem in problems:
-            print(f"  warning: {name}: {problem}")
+    print_warnings({n: list(p) for n, p in report.problems.items()}, verbose)
+    return 0
+
+
+def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the gold questions from the feedback (answers marked wrong, passage pointed)."""
+    from assistant.feedback import FeedbackStore, export_lines, gold_questions
+
+    entries = FeedbackStore(settings.index_dir, settings.feedback_retention_days).entries()
+    text = export_lines(entries)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AssistantError(f"cannot write {args.out}: {exc}") from exc
+    print(f"{len(gold_questions(entries))} question(s) with a pointed passage, of "
+          f"{len(entries)} feedback entries", file=sys.stderr)
     return 0
 
 
@@ -290,6 +353,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `assistant` command."""
     args = build_parser().parse_args(argv)
+    quiet_third_parties()
     try:
         settings = _settings(args)
         configure_logging(settings)
@@ -298,7 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_threads(settings)
         if args.command == "index":
-            return cmd_index(settings)
+            return cmd_index(settings, args.verbose)
+        if args.command == "feedback":
+            return cmd_feedback(settings, args)
         if args.command == "search":
             return cmd_search(settings, args)
         if args.command == "ocr-repair":

@@ -59,3 +59,42 @@ def test_readme_documents_every_command_and_option() -> None:
             for option in action.option_strings:
                 if option not in {"-h", "--help"}:
                     assert option in readme, f"{name} {option}"
+
+
+def test_warnings_one_line_per_kind_unless_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import print_warnings
+
+    problems = {f"scan-{i}.pdf": [f"page {p}: no text extracted — scanned?" for p in (2, 5)]
+                for i in range(3)}
+    problems["odd.pdf"] = ["damaged PDF, read anyway: bad xref at 123"]
+    print_warnings(problems, verbose=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "  warning: 6× no text extracted — scanned? (3 files; --verbose lists them)",
+        "  warning: damaged PDF, read anyway (odd.pdf; --verbose lists them)"]
+    print_warnings(problems, verbose=True)
+    assert len(capsys.readouterr().out.splitlines()) == 7
+
+
+def test_third_party_progress_bars_and_warnings_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from assistant.cli import quiet_third_parties
+
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY"):
+        monkeypatch.delenv(name, raising=False)
+    quiet_third_parties()
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+    assert os.environ["TRANSFORMERS_VERBOSITY"] == "error"
+
+
+def test_ask_json_carries_the_plain_text(cli_env: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    main(["index", *cli_env])
+    capsys.readouterr()
+    assert main(["ask", "--json", *cli_env, "Vem betalar ut etableringsersättningen?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["plain_text"].startswith(answer["answer"].strip())
+    for citation in answer["citations"]:
+        assert f"[{citation['n']}] {citation['title']}" in answer["plain_text"]
+        assert f"/api/documents/{citation['doc']}/file" in answer["plain_text"]

@@ -36,7 +36,8 @@ def _unsafe(name: str) -> bool:
 def _skipped(name: str) -> bool:
     """Folders, and the hidden files archivers add (__MACOSX/, .DS_Store)."""
     parts = PurePosixPath(name.replace("\\", "/")).parts
-    return name.endswith("/") or any(p.startswith(".") or p == "__MACOSX" for p in parts)
+    return name.endswith("/") or any(
+        (p.startswith(".") and p not in (".", "..")) or p == "__MACOSX" for p in parts)
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
