@@ -8,6 +8,7 @@ const MAX_HISTORY = 10; // turns sent back; the API takes at most 20
 const SNIPPET_CHARS = 280;
 const history = [];
 let lastTrigger = null;
+let turns = 0;
 
 const $ = (id) => document.getElementById(id);
 const form = $("ask-form");
@@ -95,9 +96,93 @@ function renderTurn(asked, answer) {
     box.append(label("h3", "chat.closest"),
       el("ol", { class: "closest" }, answer.closest.map(closestItem)));
   }
+  turns += 1;
+  box.append(el("p", { class: "actions" }, copyButton(answer)), feedbackForm(asked, answer, turns));
   turn.append(box);
   conversation.append(turn);
   turn.scrollIntoView({ block: "nearest" });
+}
+
+/** The answer's plain text with its file links made absolute, so they work when pasted. */
+function absoluteLinks(text) {
+  return text.replace(/^(\s+)(\/api\/documents\/\S+)$/gm,
+    (match, space, path) => space + new URL(path, location.origin).href);
+}
+
+function copyButton(answer) {
+  const button = label("button", "chat.copy", undefined, { type: "button", class: "secondary copy" });
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(absoluteLinks(answer.plain_text));
+      setStatus("chat.copied");
+    } catch (error) {
+      setStatus("chat.copyFailed", { message: error.message }, true);
+    }
+  });
+  return button;
+}
+
+/** The passages a person may point to as the right one: the citations, then the closest. */
+function passageOptions(answer) {
+  const seen = new Set();
+  const options = [label("option", "feedback.none", undefined, { value: "" })];
+  const items = [...answer.citations, ...answer.closest];
+  for (const item of items) {
+    if (seen.has(item.id)) continue;
+    seen.add(item.id);
+    const place = placeText(item);
+    const name = `${item.n ? `[${item.n}] ` : ""}${item.title}${place ? ` — ${place}` : ""}`;
+    options.push(el("option", { value: item.id }, name));
+  }
+  return options;
+}
+
+/** "Helpful" / "Wrong or missing", an optional comment and, for a wrong answer, the passage
+ * that does answer it. Nothing about the person is sent. */
+function feedbackForm(asked, answer, number) {
+  const id = (name) => `fb-${number}-${name}`;
+  const form = el("form", { class: "feedback", novalidate: true });
+  const verdicts = ["helpful", "wrong"].map((verdict) => label("button", `feedback.${verdict}`,
+    undefined, { type: "button", class: "secondary verdict", "aria-pressed": "false",
+      dataset: { verdict } }));
+  const details = el("div", { class: "feedback-details", hidden: true },
+    el("p", {}, label("label", "feedback.comment", undefined, { for: id("comment") }),
+      el("textarea", { id: id("comment"), name: "comment", rows: "2", maxlength: "2000" })),
+    el("p", { class: "pointer", hidden: true },
+      label("label", "feedback.passage", undefined, { for: id("passage") }),
+      el("select", { id: id("passage"), name: "passage" }, passageOptions(answer))),
+    el("p", {}, label("button", "feedback.send", undefined, { type: "submit" })),
+    label("p", "feedback.privacy", undefined, { class: "note" }));
+  for (const button of verdicts) {
+    button.addEventListener("click", () => {
+      for (const other of verdicts) other.setAttribute("aria-pressed", String(other === button));
+      details.hidden = false;
+      details.querySelector(".pointer").hidden = button.dataset.verdict !== "wrong";
+      form.elements.comment.focus();
+    });
+  }
+  form.append(el("fieldset", {}, label("legend", "feedback.legend"), ...verdicts, details));
+  form.addEventListener("submit", (event) => sendFeedback(event, form, asked, answer));
+  return form;
+}
+
+async function sendFeedback(event, form, asked, answer) {
+  event.preventDefault();
+  const chosen = form.querySelector('[aria-pressed="true"]');
+  if (!chosen) return;
+  const verdict = chosen.dataset.verdict;
+  const body = { verdict, question: asked, answer: answer.answer.slice(0, 8000) };
+  const comment = form.elements.comment.value.trim();
+  if (comment) body.comment = comment;
+  if (verdict === "wrong" && form.elements.passage.value) body.passage = form.elements.passage.value;
+  try {
+    await api("/api/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    form.replaceChildren(label("p", "feedback.thanks", undefined, { class: "thanks", role: "status" }));
+  } catch (error) {
+    setStatus("error.generic", { message: error.message }, true);
+  }
 }
 
 /** Where the quote stands in the passage: a citation's own offsets when they hold it, else

@@ -1,12 +1,15 @@
-// The coordinators' search page: query plus filters, results with the match highlighted.
-// The whole state lives in the URL's query string, so a search can be shared as a link.
+// The coordinators' search page: query plus filters, results grouped by document (best passage
+// first, the others one click away) with the query's words marked and counts beside each filter
+// value. The whole state lives in the URL's query string, so a search can be shared as a link.
 
 import { initLanguage, onLanguage, language, t } from "./i18n.js";
-import { api, el, append, label, findQuote, marked, wordRanges, fileUrl, placeText } from "./common.js";
+import { api, el, append, label, marked, placeText } from "./common.js";
 
 const FILTERS = ["type", "year", "region", "language", "doc"];
+const FACETS = ["type", "year", "region", "language"];
 const TYPES = ["strategy", "report", "service"];
-const K = 20;
+const K = 30;
+let facets = null; // matched documents per filter value, from the last search
 
 const $ = (id) => document.getElementById(id);
 const form = $("search-form");
@@ -29,7 +32,24 @@ function fillSelect(select, options) {
 }
 
 function plain(value, text) {
-  return el("option", { value }, text ?? value);
+  return el("option", { value, dataset: { plain: text ?? value } }, text ?? value);
+}
+
+function baseText(option) {
+  if (option.dataset.key) return t(option.dataset.key);
+  if (option.dataset.code) return languageName(option.dataset.code);
+  return option.dataset.plain ?? option.value;
+}
+
+/** Each filter value with how many matched documents have it, e.g. "Strategy (2)". */
+function renderOptionTexts() {
+  for (const name of FACETS) {
+    for (const option of form.elements[name].options) {
+      if (!option.value) continue;
+      const count = facets ? (facets[name][option.value] ?? 0) : null;
+      option.textContent = count === null ? baseText(option) : `${baseText(option)} (${count})`;
+    }
+  }
 }
 
 function distinct(values) {
@@ -38,8 +58,8 @@ function distinct(values) {
 
 function fillFilters(documents) {
   const types = distinct([...TYPES, ...documents.map((d) => d.type)]);
-  fillSelect($("f-type"), types.map((type) =>
-    TYPES.includes(type) ? label("option", `type.${type}`, undefined, { value: type }) : plain(type)));
+  fillSelect($("f-type"), types.map((type) => TYPES.includes(type)
+    ? el("option", { value: type, dataset: { key: `type.${type}` } }) : plain(type)));
   const years = distinct(documents.map((d) => d.year)).sort((a, b) => b - a);
   fillSelect($("f-year"), years.map((y) => plain(String(y))));
   const regions = distinct(documents.map((d) => d.region)).sort();
@@ -52,6 +72,7 @@ function fillFilters(documents) {
   }));
   const docs = [...documents].sort((a, b) => a.title.localeCompare(b.title));
   fillSelect($("f-doc"), docs.map((d) => plain(d.id, d.title)));
+  renderOptionTexts();
 }
 
 /** Put the URL's state into the form; a value with no option yet gets one, so it is kept. */
@@ -64,6 +85,7 @@ function readUrl() {
     if (value && ![...select.options].some((o) => o.value === value)) select.append(plain(value));
     select.value = value;
   }
+  $("f-sort").value = params.get("sort") === "year" ? "year" : "relevance";
   return params;
 }
 
@@ -75,31 +97,69 @@ function formParams() {
     const value = form.elements[name].value;
     if (value) params.set(name, value);
   }
+  if ($("f-sort").value === "year") params.set("sort", "year");
   return params;
 }
 
-/** The passage with the query's words marked; with none of them in it (a cross-lingual or
- * purely semantic match), the best-matching sentences are marked instead. */
-function snippet(hit, query) {
-  const words = wordRanges(hit.text, query);
-  if (words.length) return marked(hit.text, words);
-  return marked(hit.text, (hit.highlights || []).map((h) => findQuote(hit.text, h)));
+/** Where a passage stands (section · page) as a link to the file at that page, and its
+ * snippet: the best sentences with the query's words marked. */
+function passageBody(passage) {
+  const place = placeText(passage);
+  const link = el("a", { href: passage.link, target: "_blank", rel: "noopener noreferrer" },
+    place || t("search.open"));
+  return [el("p", { class: "meta place" }, link),
+    el("p", { class: "snippet" }, marked(passage.snippet, passage.marks))];
 }
 
-function renderHit(hit, query) {
-  const meta = [placeText(hit)];
-  if (hit.type) meta.push(TYPES.includes(hit.type) ? t(`type.${hit.type}`) : hit.type);
-  if (hit.year) meta.push(String(hit.year));
-  return el("li", { class: "result" },
-    el("h2", { class: "result-title" },
-      el("a", { href: fileUrl(hit.doc, hit.page), target: "_blank", rel: "noopener noreferrer" },
-        hit.title)),
-    el("p", { class: "meta" }, meta.filter(Boolean).join(" · ")),
-    el("p", { class: "snippet" }, snippet(hit, query)));
+function moreButton(count, title, list) {
+  const button = label("button", "search.more", { n: count },
+    { type: "button", class: "secondary more", "aria-expanded": "false", "aria-controls": list.id });
+  button.dataset.i18nLabel = "search.moreLabel";
+  button.setAttribute("aria-label", t("search.moreLabel", { n: count, title }));
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    list.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    button.dataset.i18n = open ? "search.fewer" : "search.more";
+    button.textContent = t(button.dataset.i18n, { n: count });
+    if (open) button.removeAttribute("aria-label");
+    else button.setAttribute("aria-label", t("search.moreLabel", { n: count, title }));
+  });
+  return button;
+}
+
+function renderGroup(group, index) {
+  const id = `result-${index + 1}`;
+  const meta = [];
+  if (group.type) meta.push(TYPES.includes(group.type) ? t(`type.${group.type}`) : group.type);
+  if (group.year) meta.push(String(group.year));
+  if (group.region) meta.push(group.region);
+  const [best, ...rest] = group.passages;
+  const item = el("li", { class: "result", "aria-labelledby": `${id}-title`, dataset: { doc: group.doc } },
+    el("h2", { class: "result-title", id: `${id}-title` },
+      el("a", { href: best.link, target: "_blank", rel: "noopener noreferrer" }, group.title)),
+    meta.length ? el("p", { class: "meta" }, meta.join(" · ")) : null,
+    passageBody(best));
+  if (rest.length) {
+    const list = el("ol", { class: "more-passages", id: `${id}-more`, hidden: true },
+      rest.map((p) => el("li", {}, passageBody(p))));
+    item.append(moreButton(rest.length, group.title, list), list);
+  }
+  return item;
+}
+
+function exportLinks(query) {
+  for (const format of ["csv", "json"]) {
+    const params = new URLSearchParams(query);
+    params.set("format", format);
+    params.delete("group");
+    $(`export-${format}`).href = `/api/search/export?${params}`;
+  }
 }
 
 async function run(params) {
   results.replaceChildren();
+  $("export").hidden = true;
   status.classList.remove("error");
   const q = params.get("q");
   if (!q) {
@@ -109,11 +169,16 @@ async function run(params) {
   status.replaceChildren(label("span", "search.searching"));
   const query = new URLSearchParams(params);
   query.set("k", String(K));
+  query.set("group", "document");
   try {
     const body = await api(`/api/search?${query}`);
-    results.replaceChildren(...body.hits.map((hit) => renderHit(hit, q)));
-    status.replaceChildren(body.hits.length
-      ? label("span", "search.count", { n: body.hits.length })
+    facets = body.facets;
+    renderOptionTexts();
+    results.replaceChildren(...body.groups.map(renderGroup));
+    exportLinks(query);
+    $("export").hidden = !body.groups.length;
+    status.replaceChildren(body.groups.length
+      ? label("span", "search.docCount", { docs: body.groups.length, n: body.hits.length })
       : label("span", "search.none"));
   } catch (error) {
     status.classList.add("error");
@@ -131,13 +196,9 @@ function submit(event) {
 
 async function start() {
   initLanguage();
-  onLanguage(() => {
-    for (const option of $("f-language").options) {
-      if (option.dataset.code) option.textContent = languageName(option.dataset.code);
-    }
-  });
+  onLanguage(renderOptionTexts);
   form.addEventListener("submit", submit);
-  for (const name of FILTERS) {
+  for (const name of [...FILTERS, "sort"]) {
     form.elements[name].addEventListener("change", () => {
       if ($("q").value.trim()) submit();
     });

@@ -15,6 +15,8 @@ const keyInput = $("key");
 const status = $("status");
 const body = $("catalog-body");
 let timer = null;
+let dropped = []; // files dropped on the drop zone, until the next upload
+const batchRows = new Map(); // generated id -> status element of this upload's rows
 
 function say(key, vars, isError = false) {
   status.classList.toggle("error", isError);
@@ -49,11 +51,45 @@ async function refresh() {
   try {
     const catalog = await api("/api/documents");
     body.replaceChildren(...catalog.documents.map(row));
+    for (const doc of catalog.documents) {
+      const state = batchRows.get(doc.id);
+      if (state) setRowState(state, doc.status, doc.error);
+    }
     if (catalog.documents.some((d) => BUSY.has(d.status))) timer = setTimeout(refresh, POLL_MS);
   } catch (error) {
     say("error.generic", { message: error.message }, true);
     timer = setTimeout(refresh, POLL_MS * 4);
   }
+}
+
+function chosenFiles() {
+  return [...$("file").files, ...$("folder").files, ...dropped];
+}
+
+function showChosen() {
+  const n = chosenFiles().length;
+  $("chosen").replaceChildren(n ? label("span", "upload.chosen", { n }) : "");
+}
+
+function setRowState(node, status, error) {
+  node.replaceChildren(label("span", `status.${status}`, undefined,
+    { class: `state state-${status}`, dataset: { status } }), error ? ` — ${error}` : "");
+}
+
+/** Several files (or a zip, or a folder): one request, one status row each, one build. */
+async function uploadBatch(files) {
+  const data = new FormData();
+  for (const file of files) data.append("file", file, file.webkitRelativePath || file.name);
+  const result = await api("/api/documents/batch", { method: "POST", headers: authHeaders(), body: data });
+  batchRows.clear();
+  $("batch-rows").replaceChildren(...result.files.map((item) => {
+    const state = el("span", { class: "batch-state" });
+    setRowState(state, item.status, item.error);
+    if (item.id) batchRows.set(item.id, state);
+    return el("li", { dataset: { name: item.name } }, el("span", { class: "batch-name" }, item.name), " ", state);
+  }));
+  $("batch").hidden = false;
+  say("upload.batchSent", { queued: result.queued, failed: result.failed });
 }
 
 async function upload(event) {
@@ -63,7 +99,25 @@ async function upload(event) {
     keyInput.focus();
     return;
   }
-  const file = $("file").files[0];
+  const files = chosenFiles();
+  if (files.length > 1 || (files.length === 1 && /\.zip$/i.test(files[0].name))) {
+    $("upload").disabled = true;
+    say("upload.sending");
+    try {
+      await uploadBatch(files);
+      dropped = [];
+      form.reset();
+      keyInput.value = sessionStorage.getItem(KEY_STORAGE) || "";
+      showChosen();
+    } catch (error) {
+      say("error.generic", { message: error.message }, true);
+    } finally {
+      $("upload").disabled = false;
+    }
+    refresh();
+    return;
+  }
+  const file = files[0];
   if (!file) {
     say("upload.needFile", undefined, true);
     $("file").focus();
@@ -80,7 +134,9 @@ async function upload(event) {
   try {
     await api("/api/documents", { method: "POST", headers: authHeaders(), body: data });
     say("upload.sent", { name: file.name });
+    dropped = [];
     form.reset();
+    showChosen();
     keyInput.value = sessionStorage.getItem(KEY_STORAGE) || "";
   } catch (error) {
     say("error.generic", { message: error.message }, true);
@@ -114,6 +170,42 @@ $("forget").addEventListener("click", () => {
   keyInput.value = "";
   keyInput.focus();
 });
+/** Every file under a dropped folder (entries API), or the dropped files themselves. */
+async function droppedFiles(transfer) {
+  const entries = [...(transfer.items || [])].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry())
+    .filter(Boolean);
+  if (!entries.length) return [...transfer.files];
+  const files = [];
+  async function walk(entry) {
+    if (entry.isFile) {
+      files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child);
+      }
+    }
+  }
+  for (const entry of entries) await walk(entry);
+  return files;
+}
+
+const drop = $("drop");
+drop.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", async (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  dropped = [...dropped, ...(await droppedFiles(event.dataTransfer))];
+  showChosen();
+});
+$("file").addEventListener("change", showChosen);
+$("folder").addEventListener("change", showChosen);
 form.addEventListener("submit", upload);
 initLanguage();
 refresh();
