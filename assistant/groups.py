@@ -59,16 +59,23 @@ def word_marks(text: str, query: str) -> list[tuple[int, int]]:
     return kept
 
 
-def snippet(hit: Hit, query: str, limit: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
-    """The hit's best sentences in text order (not the whole chunk), cut to about `limit`
-    characters, and where the query's words stand in it."""
+def _best_sentences(hit: Hit, query: str, n: int = 2) -> list[str]:
+    """The hit's n best sentences in text order: those holding the most query words first,
+    then the ones search found closest to the query."""
     chunk = hit.chunk
-    spans = [s for s in chunk.sentences
-             if " ".join(chunk.text[s.start:s.end].split()) in hit.highlights]
-    if spans:
-        text = " … ".join(" ".join(chunk.text[s.start:s.end].split()) for s in spans)
-    else:
-        text = " ".join(chunk.text.split())
+    texts = [" ".join(chunk.text[s.start:s.end].split()) for s in chunk.sentences]
+    texts = [t for t in texts if t]
+    if not texts:
+        return [" ".join(chunk.text.split())]
+    rank = sorted(range(len(texts)), key=lambda i: (-len(word_marks(texts[i], query)),
+                                                    texts[i] not in hit.highlights, i))
+    return [texts[i] for i in sorted(rank[:n])]
+
+
+def snippet(hit: Hit, query: str, limit: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+    """The hit's best sentences (not the whole chunk), cut to about `limit` characters, and
+    where the query's words stand in it."""
+    text = " … ".join(_best_sentences(hit, query))
     if len(text) > limit:
         cut = text.rfind(" ", 0, limit)
         text = text[: cut if cut > limit // 2 else limit].rstrip() + " …"
