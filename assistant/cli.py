@@ -145,6 +145,8 @@ def quiet_third_parties() -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     for module in ("transformers", "sentence_transformers", "huggingface_hub", "torch"):
         warnings.filterwarnings("ignore", module=module)
+    if "transformers" in sys.modules:  # already imported: the switch is read at import time
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def warning_kind(problem: str) -> str:

@@ -220,7 +220,7 @@ def test_copy_answer_with_sources_round_trips(browser: Any, corpus_site: Site) -
     for c in api["citations"]:
         line = f"[{c['n']}] {c['title']}" + (f", {c['section']}" if c["section"] else "")
         if c["page"] is not None:
-            line += f", s. {c['page']}"
+            line += f", {'s.' if api['language'] == 'sv' else 'p.'} {c['page']}"
         assert line in copied
         link = f"{corpus_site.url}/api/documents/{c['doc']}/file"
         assert link + (f"#page={c['page']}" if c["page"] is not None else "") in copied
