@@ -98,3 +98,23 @@ def test_ask_json_carries_the_plain_text(cli_env: list[str],
     for citation in answer["citations"]:
         assert f"[{citation['n']}] {citation['title']}" in answer["plain_text"]
         assert f"/api/documents/{citation['doc']}/file" in answer["plain_text"]
+
+
+@pytest.mark.model
+def test_index_with_the_real_model_shows_only_our_progress(converted, tiny_corpus, tmp_path):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ASSISTANT_", "HF_HUB_", "TRANSFORMERS_"))}
+    env.update(ASSISTANT_MODEL_DIR=str(converted.parent), ASSISTANT_CORPUS_DIR=str(tiny_corpus))
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "index", "--index", str(tmp_path / "index")],
+        env=env, capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "3 indexed" in result.stdout
+    assert "Loading weights" not in result.stderr
+    others = [line for line in result.stderr.replace("\r", "\n").splitlines()
+              if line.strip() and not line.startswith("indexing")]
+    assert others == []

@@ -12,6 +12,7 @@ from assistant.api.deps import KeyRequired, LibraryDep, SettingsDep
 from assistant.api.library import Library, clean_filename
 from assistant.api.models import ErrorResponse
 from assistant.api.unzip import expand, is_zip
+from assistant.config import Settings
 from assistant.errors import AssistantError
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -35,9 +36,13 @@ class BatchResult(BaseModel):
     failed: int
 
 
-def _items(uploads: list[tuple[str, str | None, bytes]], settings: Any) -> list[Any]:
-    """(name, media type, data or error) for each file, zips expanded."""
-    items: list[Any] = []
+Item = tuple[str, str | None, bytes | str]
+"""A file of the batch: its name, its media type, and its bytes or why it is refused."""
+
+
+def _items(uploads: list[tuple[str, str | None, bytes]], settings: Settings) -> list[Item]:
+    """Each uploaded file, zips replaced by their checked entries."""
+    items: list[Item] = []
     for name, media, data in uploads:
         if not is_zip(name, data):
             items.append((name, media, data))
@@ -52,7 +57,7 @@ def _items(uploads: list[tuple[str, str | None, bytes]], settings: Any) -> list[
     return items
 
 
-def _queue_all(library: Library, items: list[Any]) -> list[dict[str, Any]]:
+def _queue_all(library: Library, items: list[Item]) -> list[dict[str, Any]]:
     """Catalog and queue every good file while the build is held back, so one build takes all."""
     rows = []
     with library.batch():
