@@ -14,7 +14,7 @@ from pathlib import Path
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError
 from assistant.lang.personal import PersonalNumberFilter
-from assistant.types import Filters
+from assistant.types import Filters, Hit
 
 log = logging.getLogger("assistant")
 
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("queries", nargs="+", metavar="QUERY")
     p.add_argument("-k", type=int, default=5, help="hits per query (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
+    p.add_argument("--group", action="store_true",
+                   help="group the hits by document (JSON: as GET /api/search?group=document)")
     _add_filters(p)
     _add_common(p)
 
@@ -228,6 +230,9 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     engine = Engine(settings)
     results = engine.search(args.queries, k=args.k, filters=_filters(args))
     for query, hits in zip(args.queries, results, strict=True):
+        if args.group:
+            print_grouped(query, hits, args.json)
+            continue
         if args.json:
             print(json.dumps(search_json(query, hits), ensure_ascii=False))
             continue
@@ -242,6 +247,24 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"     » {line}")
         print()
     return 0
+
+
+def print_grouped(query: str, hits: list[Hit], as_json: bool) -> None:
+    """One query's hits grouped by document: JSON, or each document with its best snippet."""
+    from assistant.groups import grouped_search_json
+
+    grouped = grouped_search_json(query, hits)
+    if as_json:
+        print(json.dumps(grouped, ensure_ascii=False))
+        return
+    print(f"# {query}")
+    for rank, group in enumerate(grouped["groups"], start=1):
+        best, more = group["passages"][0], len(group["passages"]) - 1
+        print(f"{rank}. {group['title']} ({group['doc']})"
+              + (f" — {more} more passage(s)" if more else ""))
+        page = f", p. {best['page']}" if best["page"] is not None else ""
+        print(f"     {best['section'] or '—'}{page}: {best['snippet']}")
+    print()
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:

@@ -118,3 +118,16 @@ def test_index_with_the_real_model_shows_only_our_progress(converted, tiny_corpu
     others = [line for line in result.stderr.replace("\r", "\n").splitlines()
               if line.strip() and not line.startswith("indexing")]
     assert others == []
+
+
+def test_search_group_json_is_the_api_shape(cli_env: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    main(["index", *cli_env])
+    capsys.readouterr()
+    assert main(["search", "--json", "--group", "-k", "5", *cli_env, "kommunerna boende"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert {"query", "hits", "groups", "facets", "sort"} <= set(line)
+    docs = [g["doc"] for g in line["groups"]]
+    assert len(docs) == len(set(docs)) == len({h["doc"] for h in line["hits"]})
+    assert main(["search", "--group", *cli_env, "kommunerna boende"]) == 0
+    assert capsys.readouterr().out.startswith("# kommunerna boende\n1. ")
