@@ -62,7 +62,7 @@ def test_readme_documents_every_command_and_option() -> None:
 
 
 def test_warnings_one_line_per_kind_unless_verbose(capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.cli import print_warnings
+    from assistant.console import print_warnings
 
     problems = {f"scan-{i}.pdf": [f"page {p}: no text extracted — scanned?" for p in (2, 5)]
                 for i in range(3)}
@@ -79,7 +79,7 @@ def test_warnings_one_line_per_kind_unless_verbose(capsys: pytest.CaptureFixture
 def test_third_party_progress_bars_and_warnings_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from assistant.cli import quiet_third_parties
+    from assistant.console import quiet_third_parties
 
     for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY"):
         monkeypatch.delenv(name, raising=False)

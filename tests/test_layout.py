@@ -22,7 +22,7 @@ STAGES = {
     "answer": 6,
     "engine": 7, "serialize": 7, "groups": 7,
     "evaluate": 8, "feedback": 8,
-    "api": 9, "cli": 9,
+    "api": 9, "cli": 9, "console": 9,
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
