@@ -224,3 +224,18 @@ def test_plain_text_names_every_source_with_its_page() -> None:
     assert answer_plain_text(answer) == (
         "Staten betalar [1].\n\nKällor:\n[1] Strategi, Ansvar › Staten, s. 5\n"
         "    /api/documents/a.pdf/file#page=5\n")
+
+
+def test_feedback_is_rate_limited_and_keeps_no_identity(hash_settings: Settings) -> None:
+    import sqlite3
+
+    app = indexed_app(hash_settings.with_overrides(api_keys=KEY, rate_limit=2))
+    with TestClient(app) as client:
+        body = {"verdict": "helpful", "question": "Vad är SFI?"}
+        codes = [client.post("/api/feedback", json=body).status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+    db = sqlite3.connect(hash_settings.index_dir / "feedback.sqlite")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+    db.close()
+    assert not columns & {"ip", "address", "client", "key", "user", "agent"}
+    assert "feedback.sqlite" not in {p.name for p in hash_settings.index_dir.glob("gen-*/*")}
