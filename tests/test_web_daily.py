@@ -300,5 +300,17 @@ def test_bulk_upload_twenty_files_one_broken(browser: Any, upload_site: Site,
     wait_until(page, "document.querySelectorAll('#batch-rows li').length === 2")
     wait_until(page, "document.querySelectorAll('#batch-rows [data-status=indexed]').length"
                      " === 2")
+    # A whole folder, chosen with the folder picker: its files go as one batch.
+    folder = tmp_path / "mapp"
+    folder.mkdir()
+    for name in ("c.txt", "d.md"):
+        (folder / name).write_text(f"Samhällsorientering {name}\n", encoding="utf-8")
+    page.set_input_files("#folder", str(folder))
+    assert page.locator("#chosen").inner_text() == "2 files chosen"
+    page.click("#upload")
+    wait_until(page, "[...document.querySelectorAll('#batch-rows li')].every("
+                     "l => !['a.txt', 'b.txt'].includes(l.dataset.name))")
+    names = page.eval_on_selector_all("#batch-rows li", "ls => ls.map(l => l.dataset.name)")
+    assert sorted(names) == ["mapp/c.txt", "mapp/d.md"], names
     assert watch.errors == []
     context.close()
