@@ -18,9 +18,10 @@ from typing import Any
 from assistant.engine import Engine
 from assistant.errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
 from assistant.index.builder import corpus_files
+from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import entry_info, read_catalog, write_entry
-from assistant.types import DocInfo, DocStatus
+from assistant.types import DocStatus
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,9 @@ class Library:
         for doc in sorted(set(files) | set(indexed) | set(jobs) | set(failed)):
             state, error = jobs.get(doc, (None, None))
             if doc in indexed:
-                info, pages, chunks, problems = indexed[doc]
-                result.append(DocStatus(info, state or "indexed", pages, chunks, problems,
-                                        error))
+                facts = indexed[doc]
+                result.append(DocStatus(facts.info, state or "indexed", facts.pages,
+                                        facts.chunks, facts.problems, error))
                 continue
             if state is None:
                 state, error = ("failed", failed[doc]) if doc in failed else ("unindexed", None)
@@ -123,17 +124,13 @@ class Library:
             raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
         return path
 
-    def _index_facts(
-        self,
-    ) -> tuple[dict[str, tuple[DocInfo, int | None, int, tuple[str, ...]]], dict[str, str]]:
-        """(info, pages, chunks, problems) of each indexed document, and the failed ones."""
+    def _index_facts(self) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
+        """The facts of each indexed document, and the failed ones with their reasons."""
         try:
             reader = self.engine.reader
         except AssistantError:
             return {}, {}
-        facts = {doc: (f.info, f.pages, f.chunks, f.problems)
-                 for doc, f in reader.documents().items()}
-        return facts, dict(reader.failed)
+        return reader.documents(), dict(reader.failed)
 
     # --- writing -------------------------------------------------------------------------
 

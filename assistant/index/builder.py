@@ -255,7 +255,7 @@ def remove_document(
 ) -> BuildReport:
     """Delete a corpus document's file and catalog entry and rebuild the index without it.
 
-    Older generations that hold the document are removed too (the retention rule in store),
+    Older generations that hold the document are removed too (the retention rule in generations),
     so no copy of its text or vectors stays in the index folder. The file is looked up by its
     corpus-relative name among the corpus files, never joined from the argument. Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
