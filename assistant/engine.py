@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from assistant.answer.compose import compose, question_language, refusal, resolve
 from assistant.answer.evidence import abstain, gather_evidence, sentence_support
 from assistant.config import Settings
-from assistant.errors import AssistantError, IndexMismatchError
-from assistant.index.generations import StoreReader, open_generation
+from assistant.errors import AssistantError
+from assistant.index.storage import IndexStore
+from assistant.index.store import open_store, set_search_threads
 from assistant.model.embed import Embedder, load_embedder
-from assistant.retrieval.search import (
-    FusionParams,
-    dense_query,
-    hit_sentence_scores,
-    query_concepts,
-    search_vector,
-)
+from assistant.retrieval.concepts import query_concepts
+from assistant.retrieval.fusion import FusionParams
+from assistant.retrieval.search import dense_query, hit_sentence_scores, search_vector
 from assistant.types import Answer, Filters, Hit, Turn
 
 ASK_PASSAGES = 8  # passages an answer may quote from; the rest of them are shown as closest
@@ -31,9 +28,7 @@ def configure_threads(settings: Settings) -> None:
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import faiss
-
-    faiss.omp_set_num_threads(1)
+    set_search_threads(1)
 
 
 class Engine:
@@ -44,7 +39,7 @@ class Engine:
         self.settings = settings
         self.params = params or FusionParams()
         self._embedder = embedder
-        self._reader: StoreReader | None = None
+        self._reader: IndexStore | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -55,18 +50,10 @@ class Engine:
         return self._embedder
 
     @property
-    def reader(self) -> StoreReader:
-        """The serving index generation (opened and verified on first use)."""
+    def reader(self) -> IndexStore:
+        """The serving index (opened and verified on first use)."""
         if self._reader is None:
-            generation, manifest = open_generation(self.settings.index_dir)
-            built_with = manifest.get("build", {}).get("model")
-            if built_with != self.settings.model:
-                raise IndexMismatchError(
-                    f"the index in {self.settings.index_dir} was built with model {built_with!r} "
-                    f"but the settings ask for {self.settings.model!r}; run `assistant index` "
-                    f"to rebuild it with the configured model"
-                )
-            self._reader = StoreReader(generation, manifest)
+            self._reader = open_store(self.settings.index_dir, self.settings.model)
         return self._reader
 
     def load(self) -> None:

@@ -97,7 +97,8 @@ class Report:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def _summary(ranks: list[int | None]) -> dict[str, float]:
+def summary(ranks: Sequence[int | None]) -> dict[str, float]:
+    """R@1, R@5 and MRR@10 of first-match ranks (None: no match in the top 10)."""
     n = len(ranks)
     if n == 0:
         return {"n": 0, "R@1": 0.0, "R@5": 0.0, "MRR@10": 0.0}
@@ -124,7 +125,7 @@ def evaluate_retrieval(questions: Sequence[Question], hits: Sequence[Sequence[Hi
             answerable.append(rank)
             if question.xling:
                 xling.append(rank)
-    report.metrics = {"overall": _summary(answerable), "xling": _summary(xling),
+    report.metrics = {"overall": summary(answerable), "xling": summary(xling),
                       "unanswerable": sum(not q.answerable for q in questions)}
     return report
 

@@ -5,7 +5,7 @@ Run from the repository root after `assistant index`:
 Rows switch one thing off or change it at a time against the defaults: index-time steps
 (OCR repair, abbreviation expansion, list lead-ins, the main title in sentence vectors; an
 index rebuilt without each into a temporary folder, about a minute each), domain-term
-expansion, compound matching, the legs (chunk vectors, sentence vectors, lexical), language
+expansion, the legs (chunk vectors, sentence vectors, lexical), language
 balancing, the lexical coverage gate, weights and the RRF constant. Queries are embedded as
 the engine embeds them (`dense_query`), once per expansion setting.
 """
@@ -28,9 +28,10 @@ import numpy as np
 
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
-from assistant.evaluate import Question, first_match, read_questions
+from assistant.evaluate import Question, first_match, read_questions, summary
 from assistant.index.builder import sentence_text  # the real one, called by its stand-in below
-from assistant.retrieval.search import FusionParams, dense_query, search_vector
+from assistant.retrieval.fusion import FusionParams
+from assistant.retrieval.search import dense_query, search_vector
 from assistant.types import Chunk, DocInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,15 +69,9 @@ class Runner:
             ranks.append(rank)
             if question.xling:
                 xranks.append(rank)
-        r1, r5, mrr = summary(ranks)
-        return {"R@1": r1, "R@5": r5, "MRR@10": mrr, "xR@5": summary(xranks)[1]}
-
-
-def summary(ranks: list[int | None]) -> tuple[float, float, float]:
-    """R@1, R@5 and MRR@10 of first-match ranks (None: not in the top 10)."""
-    n = len(ranks) or 1
-    return (sum(r == 1 for r in ranks) / n, sum(r is not None and r <= 5 for r in ranks) / n,
-            sum(1 / r for r in ranks if r is not None) / n)
+        overall = summary(ranks)
+        return {"R@1": overall["R@1"], "R@5": overall["R@5"], "MRR@10": overall["MRR@10"],
+                "xR@5": summary(xranks)["R@5"]}
 
 
 def variants() -> list[tuple[str, FusionParams]]:
@@ -86,11 +81,9 @@ def variants() -> list[tuple[str, FusionParams]]:
         ("defaults", base),
         ("no term expansion", replace(base, expand_terms=False)),
         ("no language balancing", replace(base, balance_languages=False)),
-        *((f"compounds {c}", replace(base, compounds=c)) for c in ("none", "split", "ngrams")),
         ("chunk vectors only", replace(base, weights=(1, 0, 0))),
         ("sentence vectors only", replace(base, weights=(0, 1, 0))),
-        *((f"lexical only, compounds {c}", replace(base, weights=(0, 0, 1), compounds=c))
-          for c in ("none", "split", "ngrams")),
+        ("lexical only", replace(base, weights=(0, 0, 1))),
         ("chunk vectors + lexical", replace(base, weights=(1, 0, 1))),
         ("sentence vectors + lexical", replace(base, weights=(0, 1, 1))),
         ("chunk + sentence vectors (no lexical)", replace(base, weights=(1, 1, 0))),
@@ -103,8 +96,6 @@ def variants() -> list[tuple[str, FusionParams]]:
                                                               rrf_k=rrf_k)))
     rows += [(f"lexical coverage ≥ {cov}", replace(base, min_coverage=cov))
              for cov in (0.0, 0.5, 0.6, 0.8, 0.9)]
-    rows += [(f"score sum {w}", replace(base, mode="score", weights=w))
-             for w in [(1, 1, 0.1), (1, 0, 0.1), (0, 1, 0.1)]]
     return rows
 
 
@@ -171,7 +162,7 @@ def main() -> int:
         (label, lambda name, questions, p=params: runner.run(name, questions, p))
         for label, params in variants()]
     print(f"dev: {os.path.relpath(args.dev, REPO)}, held-out: "
-          f"{os.path.relpath(args.heldout, REPO)}; index: {engine.reader.generation.name} "
+          f"{os.path.relpath(args.heldout, REPO)}; index: {engine.reader.name} "
           f"(chunk_words {settings.chunk_words}, max {settings.chunk_max_words}); "
           f"defaults: {FusionParams()}\n")
     if args.no_rebuild:

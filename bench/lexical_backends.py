@@ -28,9 +28,11 @@ import numpy as np
 from bench_core import percentile  # bench/ is on the path when run as a script
 
 from assistant.config import load_settings
-from assistant.evaluate import Question, matches, read_questions
-from assistant.index.generations import StoreReader, open_generation
-from assistant.retrieval.search import FusionParams, gate_lexical, query_concepts, word_query
+from assistant.evaluate import Question, matches, read_questions, summary
+from assistant.index.store import GenerationStore, fts_match, open_store
+from assistant.retrieval.concepts import query_concepts
+from assistant.retrieval.fusion import FusionParams
+from assistant.retrieval.legs import gate_lexical
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO.parent / "shared" / "eval" / "questions.jsonl"
@@ -63,7 +65,7 @@ def build_fts5(rows: list[tuple[int, str, str]], folder: Path, params: FusionPar
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
     def search(words: list[str], limit: int) -> list[tuple[int, float]]:
-        match = word_query(words, params)[1]
+        match = fts_match(words, params.prefix_min)
         if not match:
             return []
         found = db.execute("SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? "
@@ -110,7 +112,7 @@ def build_bm25s(rows: list[tuple[int, str, str]], folder: Path, params: FusionPa
     return search, seconds, size
 
 
-def quality(reader: StoreReader, questions: list[Question], search: Search,
+def quality(reader: GenerationStore, questions: list[Question], search: Search,
             params: FusionParams) -> dict[str, float]:
     """Lexical-only R@1, R@5 and MRR@10 over the answerable questions."""
     ranks: list[int | None] = []
@@ -123,10 +125,7 @@ def quality(reader: StoreReader, questions: list[Question], search: Search,
         chunks = reader.chunks(rows)
         ranks.append(next((i for i, r in enumerate(rows, 1) if any(
             matches(chunks[r].doc, chunks[r].text, g) for g in question.gold)), None))
-    n = len(ranks) or 1
-    return {"R@1": sum(r == 1 for r in ranks) / n,
-            "R@5": sum(r is not None and r <= 5 for r in ranks) / n,
-            "MRR@10": sum(1 / r for r in ranks if r is not None) / n}
+    return {k: v for k, v in summary(ranks).items() if k != "n"}
 
 
 def query_times(queries: list[list[str]], search: Search, limit: int, rounds: int
@@ -150,7 +149,7 @@ def main() -> int:
                         help="also time both backends over the texts repeated this many times")
     args = parser.parse_args()
     settings = load_settings()
-    reader = StoreReader(*open_generation(settings.index_dir))
+    reader = open_store(settings.index_dir)
     params = FusionParams()
     rows = [(int(r), t, c) for r, t, c in
             reader.db.execute("SELECT rowid, text, compounds FROM lexical ORDER BY rowid")]
@@ -158,9 +157,8 @@ def main() -> int:
     queries = [[w for c in query_concepts(reader, q.question, params) for form in c.forms
                 for w in form] for questions in sets.values() for q in questions if q.answerable]
     record: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "chunks": len(rows),
-                                 "generation": reader.generation.name,
-                                 "compounds": params.compounds, "rounds": args.rounds}
-    print(f"index {reader.generation.name}: {len(rows)} chunks; compounds {params.compounds}; "
+                                 "generation": reader.name, "rounds": args.rounds}
+    print(f"index {reader.name}: {len(rows)} chunks; "
           f"query times over {len(queries)} questions × {args.rounds} rounds\n")
     print("| backend | chunks | dev R@1 | dev R@5 | dev MRR@10 | held-out R@1 | held-out R@5 | "
           "held-out MRR@10 | query p50 | query p95 | build | size |")

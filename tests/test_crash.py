@@ -25,11 +25,11 @@ from assistant.config import Settings, load_settings
 from assistant.errors import IndexMissingError
 from assistant.index import builder as indexer
 from assistant.index.generations import (
-    StoreReader,
     current_generation,
     generations,
     open_generation,
 )
+from assistant.index.store import GenerationStore
 from assistant.ingest import load_document
 from assistant.ingest.catalog import CATALOG_FILE
 from assistant.model.embed import HashEmbedder
@@ -79,9 +79,9 @@ def snapshot(index_dir: Path) -> Snapshot:
         generation, manifest = open_generation(index_dir)
     except IndexMissingError:
         return None
-    reader = StoreReader(generation, manifest)
+    reader = GenerationStore(generation, manifest)
     try:
-        return {c.id: c.text for c in reader.chunks(range(reader.chunk_index.ntotal)).values()}
+        return {c.id: c.text for c in reader.chunks(range(reader.size())).values()}
     finally:
         reader.close()
 
@@ -201,7 +201,7 @@ def test_serve_refuses_a_damaged_index_and_names_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from assistant.cli import main
-    from assistant.index.generations import CHUNK_VECTORS
+    from assistant.index.store import CHUNK_VECTORS
 
     indexer.build_index(hash_settings, HashEmbedder())
     vectors = current_generation(hash_settings.index_dir) / CHUNK_VECTORS

@@ -17,7 +17,8 @@ from fpdf import FPDF
 from assistant.config import Settings, load_settings
 from assistant.errors import IngestError
 from assistant.index.builder import BuildReport, build_index
-from assistant.index.generations import StoreReader, open_generation
+from assistant.index.generations import open_generation
+from assistant.index.store import GenerationStore
 from assistant.ingest import sandbox
 from assistant.ingest.sandbox import _exit_reason, _from_json, load_isolated
 from assistant.model.embed import HashEmbedder
@@ -192,7 +193,7 @@ def test_index_holds_the_good_text_and_no_script(
     hostile_build: tuple[Settings, BuildReport],
 ) -> None:
     settings, _ = hostile_build
-    reader = StoreReader(*open_generation(settings.index_dir))
+    reader = GenerationStore(*open_generation(settings.index_dir))
     try:
         texts = {doc: " ".join(c.text for c in reader.chunks(range(lo, hi)).values())
                  for doc, (lo, hi, _, _) in reader.doc_rows.items()}

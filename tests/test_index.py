@@ -18,12 +18,12 @@ from assistant.errors import (
 from assistant.index.builder import build_index, main_title, remove_document, sentence_text
 from assistant.index.generations import (
     CURRENT,
-    STORE,
     current_generation,
     generations,
     open_generation,
     read_manifest,
 )
+from assistant.index.store import STORE
 from assistant.model.embed import HashEmbedder
 from assistant.types import Chunk, DocInfo, Sentence
 
@@ -291,8 +291,7 @@ def test_abbreviations_and_list_leads_are_stored_and_searchable(hash_settings: S
         encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
     engine = Engine(hash_settings, HashEmbedder())
-    reader = engine.reader
-    chunks = reader.chunks(range(*reader.doc_rows["sok.md"][:2])).values()
+    chunks = engine.reader.stored("sok.md").chunks
     expiry = next(c for c in chunks if "löper ut" in c.text)
     assert expiry.abbreviations == (("SÖK", "strategiska överenskommelse"),)
     items = [s for c in chunks for s in c.sentences if s.lead]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.index.store import fts_match
 from assistant.lang.fold import fold, query_terms, tokens
-from assistant.retrieval.search import FusionParams, word_query
 
 
 @pytest.mark.parametrize(
@@ -25,15 +25,12 @@ def test_tokens_and_terms() -> None:
 
 
 @pytest.mark.parametrize(
-    ("compounds", "expected"),
+    ("words", "prefix_min", "match"),
     [
-        ("split", ("lexical", '"betalar"* OR "ersattning"* OR "ut"')),
-        ("none", ("lexical", 'text : ("betalar"* OR "ersattning"* OR "ut")')),
-        ("ngrams", ("ngrams", '"ala" OR "bet" OR "eta" OR "lar" OR "tal" OR "att" OR "ers" OR '
-                              '"ing" OR "nin" OR "rsa" OR "sat" OR "tni" OR "ttn"')),
+        (["betalar", "ersattning", "ut", "betalar"], 5, '"betalar"* OR "ersattning"* OR "ut"'),
+        (["betalar", "ut"], 8, '"betalar" OR "ut"'),
+        ([], 5, ""),
     ],
 )
-def test_word_query_prefixes_long_words(compounds: str, expected: tuple[str, str]) -> None:
-    params = FusionParams(compounds=compounds)
-    assert word_query(["betalar", "ersattning", "ut", "betalar"], params) == expected
-    assert word_query([], params)[1] == ""
+def test_fts_match_prefixes_long_words(words: list[str], prefix_min: int, match: str) -> None:
+    assert fts_match(words, prefix_min) == match

@@ -9,7 +9,7 @@ from assistant.engine import Engine
 from assistant.index.builder import build_index
 from assistant.ingest.catalog import CATALOG_FILE
 from assistant.model.embed import HashEmbedder
-from assistant.retrieval.search import FusionParams, fuse
+from assistant.retrieval.fusion import FusionParams, fuse
 from assistant.types import Filters
 
 

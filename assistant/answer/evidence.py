@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.lang.fold import fold
-from assistant.retrieval.search import Concept, FusionParams, concept_coverage, document_context
+from assistant.retrieval.concepts import Concept, concept_coverage, document_context
+from assistant.retrieval.fusion import FusionParams
 from assistant.types import Hit
 
 

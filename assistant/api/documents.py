@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.api.deps import KeyRequired, LibraryDep
 from assistant.api.library import MEDIA_TYPES
 from assistant.api.models import DocumentList, DocumentOut, ErrorResponse, Removal
-from assistant.ingest.catalog import DOC_TYPES
+from assistant.ingest.catalog import DocType
 from assistant.serialize import document_json
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -28,8 +28,6 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no API key, or a wrong one"},
     429: {"model": ErrorResponse, "description": "too many requests; see Retry-After"},
 }
-DocType = Literal["strategy", "report", "service"]
-assert set(DocType.__args__) == set(DOC_TYPES)  # type: ignore[attr-defined]
 
 
 @router.get("", response_model=DocumentList, summary="The catalog with indexing states",

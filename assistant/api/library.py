@@ -7,9 +7,7 @@ switches to the new generation.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -21,9 +19,10 @@ from typing import Any
 from assistant.engine import Engine
 from assistant.errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
 from assistant.index.builder import corpus_files
+from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
-from assistant.ingest.catalog import CATALOG_FILE, read_catalog
-from assistant.types import DocInfo, DocStatus
+from assistant.ingest.catalog import entry_info, read_catalog, write_entry
+from assistant.types import DocStatus
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +102,13 @@ class Library:
         for doc in sorted(set(files) | set(indexed) | set(jobs) | set(failed)):
             state, error = jobs.get(doc, (None, None))
             if doc in indexed:
-                info, pages, chunks, problems = indexed[doc]
-                result.append(DocStatus(info, state or "indexed", pages, chunks, problems,
-                                        error))
+                facts = indexed[doc]
+                result.append(DocStatus(facts.info, state or "indexed", facts.pages,
+                                        facts.chunks, facts.problems, error))
                 continue
             if state is None:
                 state, error = ("failed", failed[doc]) if doc in failed else ("unindexed", None)
-            result.append(DocStatus(_entry_info(doc, catalog.get(doc)), state, error=error))
+            result.append(DocStatus(entry_info(doc, catalog.get(doc)), state, error=error))
         return result
 
     def document(self, doc: str) -> DocStatus:
@@ -126,18 +125,13 @@ class Library:
             raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
         return path
 
-    def _index_facts(
-        self,
-    ) -> tuple[dict[str, tuple[DocInfo, int | None, int, tuple[str, ...]]], dict[str, str]]:
-        """(info, pages, chunks, problems) of each indexed document, and the failed ones."""
+    def _index_facts(self) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
+        """The facts of each indexed document, and the failed ones with their reasons."""
         try:
             reader = self.engine.reader
         except AssistantError:
             return {}, {}
-        rows = reader.db.execute("SELECT doc, pages, problems, chunk_hi - chunk_lo FROM documents")
-        facts = {doc: (reader.docs[doc], pages, int(chunks), tuple(json.loads(problems)))
-                 for doc, pages, problems, chunks in rows}
-        return facts, dict(reader.manifest.get("failed") or {})
+        return reader.documents(), dict(reader.failed)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -156,10 +150,10 @@ class Library:
             doc = f"upload-{secrets.token_hex(8)}{suffix}"
             with (corpus / doc).open("xb") as fh:  # "x": never overwrite an existing file
                 fh.write(data)
-            self._write_catalog_entry(doc, entry)
+            write_entry(corpus, doc, entry)
         log.info("uploaded %s (%d bytes) as %s", original or "(no name)", len(data), doc)
         self._schedule(doc, "queued")
-        return DocStatus(_entry_info(doc, entry), "queued")
+        return DocStatus(entry_info(doc, entry), "queued")
 
     def remove(self, doc: str) -> None:
         """Delete a document's file and catalog entry, then rebuild without it."""
@@ -170,25 +164,9 @@ class Library:
             path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
             if path is not None:
                 path.unlink()
-            self._write_catalog_entry(doc, None)
+            write_entry(self.settings.corpus_dir, doc, None)
         log.info("removed %s", doc)
         self._schedule(doc, "removing")
-
-    def _write_catalog_entry(self, doc: str, entry: dict[str, Any] | None) -> None:
-        """Set or drop one catalog entry; the catalog file is replaced atomically."""
-        path = self.settings.corpus_dir / CATALOG_FILE
-        read_catalog(self.settings.corpus_dir)  # refuse to rewrite a catalog that is invalid
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        documents = data.setdefault("documents", {})
-        if entry is None:
-            if doc not in documents:
-                return
-            documents.pop(doc)
-        else:
-            documents[doc] = entry
-        tmp = path.with_name(f".{CATALOG_FILE}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
 
     # --- the background build ------------------------------------------------------------
 
@@ -260,14 +238,3 @@ class Library:
             if error is None and self.on_built is not None:
                 self.on_built()
 
-
-def _entry_info(doc: str, entry: dict[str, Any] | None) -> DocInfo:
-    """Catalog facts for a document that is not in the index (yet)."""
-    entry = entry or {}
-    year = entry.get("year")
-    return DocInfo(
-        doc=doc, title=entry.get("title") or PurePath(doc).stem,
-        language=entry.get("language") or "und", publisher=entry.get("publisher"),
-        year=int(year) if year is not None else None, type=entry.get("type"),
-        region=entry.get("region"), form=entry.get("form"),
-    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,15 +18,16 @@ from assistant.errors import AssistantError, DocumentNotFoundError, IngestError
 from assistant.index.abbreviations import definitions, spell_out, used
 from assistant.index.chunking import chunk_document, document_text
 from assistant.index.generations import (
-    StoredDocument,
-    StoreReader,
     build_lock,
+    generations,
     open_generation,
     prune_generations,
-    write_generation,
+    read_manifest,
 )
+from assistant.index.storage import DocumentFacts, StoredDocument
+from assistant.index.store import GenerationStore, GenerationWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
-from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog
+from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
 from assistant.lang.diacritics import repair_document
 from assistant.lang.personal import mask_document, mask_text
@@ -111,7 +111,7 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _previous(settings: Settings) -> StoreReader | None:
+def _previous(settings: Settings) -> GenerationStore | None:
     """The serving generation, if it was built the same way and can be reused."""
     try:
         generation, manifest = open_generation(settings.index_dir)
@@ -119,7 +119,7 @@ def _previous(settings: Settings) -> StoreReader | None:
         return None
     if manifest.get("build") != build_fingerprint(settings):
         return None
-    return StoreReader(generation, manifest)
+    return GenerationStore(generation, manifest)
 
 
 def _embed_document(
@@ -197,37 +197,57 @@ def _build(
     report = BuildReport()
     catalog = read_catalog(settings.corpus_dir)
     previous = _previous(settings)
-    old = previous.fingerprints() if previous else {}
-    stored: list[StoredDocument] = []
+    old = previous.documents() if previous else {}
+    plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
     for name, path in corpus_files(settings.corpus_dir):
         _index_one(name, path, catalog.get(name), previous, old, settings, embedder, report,
-                   stored)
+                   plan)
         if progress:
             progress(name)
-    seen = {d.info.doc for d in stored} | set(report.failed)
+    seen = {d.info.doc for d in plan} | set(report.failed)
     report.removed = sorted(set(old) - seen)
-    for document in stored:
+    for document in plan:
         if document.problems:
             report.problems[document.info.doc] = list(document.problems)
-    report.chunks = sum(len(d.chunks) for d in stored)
-    report.sentences = sum(len(d.sentence_vectors) for d in stored)
-    if previous is not None:
-        previous.close()
+    report.chunks = sum(_count(d)[0] for d in plan)
+    report.sentences = sum(_count(d)[1] for d in plan)
+    try:
         # a failure that appeared, went away or changed its reason is a change too: the
         # manifest lists them, and a removed failed file must leave no trace
-        same_failures = (report.failed == (previous.manifest.get("failed") or {})
-                         and report.failed_keys == (previous.manifest.get("failed_keys") or {}))
-        if not report.indexed and not report.removed and same_failures:
-            report.generation = previous.generation.name
+        if previous is not None and not report.indexed and not report.removed and (
+                report.failed == dict(previous.failed)
+                and report.failed_keys == dict(previous.failed_keys)):
+            report.generation = previous.name
             report.pruned = prune_generations(settings.index_dir)  # finish an interrupted one
             return report
-    manifest = {"build": build_fingerprint(settings), "embedder": embedder.name,
-                "failed": report.failed, "failed_keys": report.failed_keys}
-    report.generation = write_generation(settings.index_dir, stored, manifest, embedder.dim).name
+        report.generation = _write(settings, embedder, plan, report, previous)
+    finally:
+        if previous is not None:
+            previous.close()
     report.pruned = prune_generations(settings.index_dir)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
     return report
+
+
+def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
+    """Chunks and sentences of a planned document."""
+    if isinstance(document, DocumentFacts):
+        return document.chunks, document.sentences
+    return len(document.chunks), len(document.sentence_vectors)
+
+
+def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
+           report: BuildReport, previous: GenerationStore | None) -> str:
+    """Write the planned documents as the next generation; its name."""
+    writer = GenerationWriter(settings.index_dir, embedder.dim, previous)
+    for document in plan:
+        if isinstance(document, DocumentFacts):
+            writer.keep(document.info.doc)
+        else:
+            writer.add(document)
+    return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
+                          "failed": report.failed, "failed_keys": report.failed_keys})
 
 
 def remove_document(
@@ -235,7 +255,7 @@ def remove_document(
 ) -> BuildReport:
     """Delete a corpus document's file and catalog entry and rebuild the index without it.
 
-    Older generations that hold the document are removed too (the retention rule in store),
+    Older generations that hold the document are removed too (the retention rule in generations),
     so no copy of its text or vectors stays in the index folder. The file is looked up by its
     corpus-relative name among the corpus files, never joined from the argument. Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
@@ -249,15 +269,13 @@ def remove_document(
         if path is not None:
             path.unlink()
         if doc in catalog:
-            _drop_catalog_entry(settings.corpus_dir, doc)
+            write_entry(settings.corpus_dir, doc, None)
         log.info("removed %s from the corpus", doc)
         return _build(settings, embedder or _LazyEmbedder(settings), None)
 
 
 def _indexed_names(settings: Settings) -> set[str]:
     """Documents (indexed or failed) of every generation in the index folder."""
-    from assistant.index.generations import generations, read_manifest
-
     names: set[str] = set()
     for generation in generations(settings.index_dir):
         try:
@@ -268,16 +286,6 @@ def _indexed_names(settings: Settings) -> set[str]:
     return names
 
 
-def _drop_catalog_entry(corpus_dir: Path, doc: str) -> None:
-    """Remove one entry from the catalog file, replacing the file atomically."""
-    path = corpus_dir / CATALOG_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["documents"].pop(doc, None)
-    tmp = path.with_name(f".{CATALOG_FILE}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class _LazyEmbedder:
     """The configured model, loaded only when something has to be embedded."""
 
@@ -286,7 +294,7 @@ class _LazyEmbedder:
         self.name = settings.model
         self._model: Embedder | None = None
         previous = _previous(settings)  # its vector size saves loading the model for it
-        self._dim = int(previous.manifest["dim"]) if previous else None
+        self._dim = previous.dim if previous else None
         if previous:
             previous.close()
 
@@ -313,9 +321,9 @@ class _LazyEmbedder:
 
 
 def _index_one(
-    name: str, path: Path, entry: dict[str, Any] | None, previous: StoreReader | None,
-    old: dict[str, str], settings: Settings, embedder: Embedder, report: BuildReport,
-    stored: list[StoredDocument],
+    name: str, path: Path, entry: dict[str, Any] | None, previous: GenerationStore | None,
+    old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
+    plan: list[StoredDocument | DocumentFacts],
 ) -> None:
     """Reuse, embed or report one corpus file."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -325,8 +333,8 @@ def _index_one(
     fingerprint = hashlib.sha256(
         path.read_bytes() + json.dumps(entry, sort_keys=True).encode()
     ).hexdigest()
-    if previous is not None and old.get(name) == fingerprint:
-        stored.append(previous.load_stored(name))
+    if name in old and old[name].fingerprint == fingerprint:
+        plan.append(old[name])
         report.unchanged.append(name)
         return
     # A file that failed before, unchanged and under the same parse limits, fails the same
@@ -334,9 +342,8 @@ def _index_one(
     # whole timeout on every build).
     failure_key = _failure_key(fingerprint, settings)
     if previous is not None:
-        earlier = previous.manifest.get("failed_keys") or {}
-        reason = (previous.manifest.get("failed") or {}).get(name)
-        if reason is not None and earlier.get(name) == failure_key:
+        reason = previous.failed.get(name)
+        if reason is not None and previous.failed_keys.get(name) == failure_key:
             report.failed[name] = reason
             report.failed_keys[name] = failure_key
             log.info("not parsing %s again: unchanged since it failed", name)
@@ -350,6 +357,6 @@ def _index_one(
         report.failed_keys[name] = failure_key
         log.warning("failed to index %s", reason)
         return
-    stored.append(document)
+    plan.append(document)
     report.indexed.append(name)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
 from assistant.lang.detect import detect_language
@@ -12,7 +13,8 @@ from assistant.types import DocInfo, Document
 
 CATALOG_FILE = "catalog.json"
 _FIELDS = {"title", "publisher", "year", "type", "region", "language", "form"}
-DOC_TYPES = ("strategy", "report", "service")
+DocType = Literal["strategy", "report", "service"]
+DOC_TYPES: tuple[str, ...] = get_args(DocType)
 
 
 def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
@@ -38,16 +40,35 @@ def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 
-def doc_info(document: Document, entry: dict[str, Any] | None) -> DocInfo:
-    """Merge a catalog entry with what the document itself says; the entry wins."""
+def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> None:
+    """Set a document's catalog entry, or drop it (None); the file is replaced atomically.
+
+    A catalog that does not read as valid is not rewritten (the error says why)."""
+    path = corpus_dir / CATALOG_FILE
+    read_catalog(corpus_dir)
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    documents = data.setdefault("documents", {})
+    if entry is None:
+        if doc not in documents:
+            return
+        documents.pop(doc)
+    else:
+        documents[doc] = entry
+    tmp = path.with_name(f".{CATALOG_FILE}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def entry_info(doc: str, entry: dict[str, Any] | None, title: str | None = None,
+               text: str | None = None) -> DocInfo:
+    """A document's catalog facts: its entry first, then the title and language its text
+    gives (when there is text), then its file name and "und"."""
     entry = entry or {}
-    text = " ".join(b.text for b in document.blocks)
-    title = entry.get("title") or document.title or Path(document.doc).stem
-    language = entry.get("language") or detect_language(text)
     year = entry.get("year")
+    language = entry.get("language") or (detect_language(text) if text is not None else "und")
     return DocInfo(
-        doc=document.doc,
-        title=title,
+        doc=doc,
+        title=entry.get("title") or title or Path(doc).stem,
         language=language,
         publisher=entry.get("publisher"),
         year=int(year) if year is not None else None,
@@ -55,3 +76,9 @@ def doc_info(document: Document, entry: dict[str, Any] | None) -> DocInfo:
         region=entry.get("region"),
         form=entry.get("form"),
     )
+
+
+def doc_info(document: Document, entry: dict[str, Any] | None) -> DocInfo:
+    """Merge a catalog entry with what the document itself says; the entry wins."""
+    text = " ".join(b.text for b in document.blocks)
+    return entry_info(document.doc, entry, document.title, text)

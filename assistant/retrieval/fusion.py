@@ -1,0 +1,63 @@
+"""Combining the legs: weighted reciprocal-rank fusion, and the per-language interleaving of
+the dense legs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+LEGS = ("dense", "sentence", "lexical")
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """How the legs are combined: weighted reciprocal-rank fusion (bench/fusion.py measures
+    the variants; the latest table is in bench/RESULTS.md)."""
+
+    rrf_k: float = 30.0
+    weights: tuple[float, float, float] = (1.0, 1.0, 0.5)  # dense, sentence, lexical
+    depth: int = 50  # candidates taken from each leg
+    min_coverage: float = 0.7  # share of query terms a passage needs for lexical evidence
+    prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
+    highlights: int = 2
+    expand_terms: bool = True  # lexical leg also looks for the other language's domain terms
+    balance_languages: bool = True  # dense legs take each document language's best in turn
+
+
+def fuse(
+    rankings: dict[str, list[int]], params: FusionParams,
+    weights: tuple[float, float, float] | None = None,
+) -> list[tuple[int, float]]:
+    """Weighted RRF over each leg's ranked rows; ties broken by row for determinism. A leg
+    weighted 0 is off: its rows are not candidates."""
+    scores: dict[int, float] = defaultdict(float)
+    for leg, weight in zip(LEGS, weights or params.weights, strict=True):
+        for rank, row in enumerate(rankings.get(leg, []) if weight else [], start=1):
+            scores[row] += weight / (params.rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def interleave(rankings: list[list[tuple[int, float]]], depth: int) -> list[int]:
+    """Merge per-partition rankings rank by rank (best score first within a rank).
+
+    Cosines of an English query are higher for English passages than for the Swedish passage
+    that answers it; taking each language's best in turn lets both compete in fusion.
+    """
+    rankings = [standardise(r) for r in rankings]
+    merged = []
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        tier = [r[rank] for r in rankings if rank < len(r)]
+        merged.extend(row for row, _ in sorted(tier, key=lambda item: (-item[1], item[0])))
+    return merged[:depth]
+
+
+def standardise(ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Scores as standard deviations above the ranking's mean: how far a passage stands out
+    among passages of its own language, comparable across languages."""
+    if len(ranking) < 2:
+        return ranking
+    scores = np.array([score for _, score in ranking])
+    spread = float(scores.std()) or 1.0
+    return [(row, (score - float(scores.mean())) / spread) for row, score in ranking]
