@@ -165,7 +165,8 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
 
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     """Write the gold questions from the feedback (answers marked wrong, passage pointed)."""
-    from assistant.feedback import FeedbackStore, export_lines, gold_questions
+    from assistant.feedback import export_lines, gold_questions
+    from assistant.index.feedback_store import FeedbackStore
 
     entries = FeedbackStore(settings.index_dir, settings.feedback_retention_days).entries()
     text = export_lines(entries)

@@ -1,108 +1,19 @@
-"""Feedback on answers: stored in the index folder (outside the generations), personal numbers
-masked, never who gave it; the answers marked wrong with a pointed passage export as gold
-questions in the evaluation file format."""
+"""Feedback on answers as test data: the answers marked wrong with a pointed passage export
+as gold questions in the evaluation file format (stored by `assistant.index.feedback_store`)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from assistant.answer.compose import question_language
-from assistant.lang.personal import mask_text
-
-FEEDBACK_FILE = "feedback.sqlite"
-Verdict = Literal["helpful", "wrong"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY, created TEXT NOT NULL, verdict TEXT NOT NULL,
-    question TEXT NOT NULL, answer TEXT NOT NULL, comment TEXT, language TEXT NOT NULL,
-    passage_id TEXT, passage_doc TEXT, passage_text TEXT, passage_language TEXT
-);
-CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
-"""
-_COLUMNS = ("id", "created", "verdict", "question", "answer", "comment", "language",
-            "passage_id", "passage_doc", "passage_text", "passage_language")
+from assistant.index.feedback_store import Feedback, Passage, Verdict
 
 
-@dataclass(frozen=True)
-class Passage:
-    """The passage a person points to as the right one."""
-
-    id: str
-    doc: str
-    text: str
-    language: str
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What a person said about an answer; no identity of theirs is part of it."""
-
-    verdict: Verdict
-    question: str
-    answer: str = ""
-    comment: str | None = None
-    passage: Passage | None = None
-
-
-def _masked(text: str | None) -> str | None:
-    return mask_text(text) if text else text
-
-
-class FeedbackStore:
-    """The feedback file of an index folder."""
-
-    def __init__(self, index_dir: Path, retention_days: int = 365) -> None:
-        self.path = index_dir / FEEDBACK_FILE
-        self.retention_days = retention_days
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection that commits on success and is always closed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path)
-        try:
-            with db:
-                db.executescript(_SCHEMA)
-                yield db
-        finally:
-            db.close()
-
-    def add(self, feedback: Feedback, now: datetime | None = None) -> int:
-        """Store one entry (personal numbers masked) and drop entries past the retention."""
-        now = now or datetime.now(UTC)
-        p = feedback.passage
-        row = (now.isoformat(timespec="seconds"), feedback.verdict,
-               mask_text(feedback.question), mask_text(feedback.answer),
-               _masked(feedback.comment), question_language(feedback.question),
-               p.id if p else None, p.doc if p else None, _masked(p.text) if p else None,
-               p.language if p else None)
-        with self._lock, self._connect() as db:
-            cursor = db.execute(
-                f"INSERT INTO feedback ({', '.join(_COLUMNS[1:])}) VALUES "
-                f"({', '.join('?' * (len(_COLUMNS) - 1))})", row)
-            if self.retention_days:
-                cutoff = now - timedelta(days=self.retention_days)
-                db.execute("DELETE FROM feedback WHERE created < ?",
-                           (cutoff.isoformat(timespec="seconds"),))
-        return int(cursor.lastrowid or 0)
-
-    def entries(self) -> list[dict[str, Any]]:
-        """Every stored entry, oldest first."""
-        if not self.path.exists():
-            return []
-        with self._lock, self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id")
-            return [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+def feedback(verdict: Verdict, question: str, answer: str = "", comment: str | None = None,
+             passage: Passage | None = None) -> Feedback:
+    """A feedback entry, with the question's language read as the answer stage reads it."""
+    return Feedback(verdict, question, answer, comment, passage, question_language(question))
 
 
 def gold_questions(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

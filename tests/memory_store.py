@@ -109,6 +109,9 @@ class MemoryStore:
     def chunk_row(self, chunk: Chunk) -> int:
         return next(r for r, c in self._chunks.items() if c.id == chunk.id)
 
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        return next((c for c in self._chunks.values() if c.id == chunk_id), None)
+
     def row_doc(self, row: int) -> str:
         return self._chunks[row].doc
 

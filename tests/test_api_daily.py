@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from assistant.api.unzip import expand
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.feedback import Feedback, FeedbackStore
+from assistant.index.feedback_store import Feedback, FeedbackStore
 
 from .servers import indexed_app
 

@@ -190,8 +190,8 @@ def test_delete_removes_from_every_leg(client: TestClient, tiny_corpus: Path) ->
     assert all(h["ranks"] for h in hits)  # the other documents still come from the legs
     reader = client.app.state.engine.reader  # type: ignore[attr-defined]
     assert "housing.html" not in reader.docs
-    rows = reader.db.execute("SELECT count(*) FROM chunks WHERE doc = 'housing.html'")
-    assert rows.fetchone()[0] == 0
+    assert "housing.html" not in reader.documents()
+    assert reader.chunk_by_id("housing.html#0") is None
     assert client.get("/api/documents/housing.html").status_code == 404
     assert client.delete("/api/documents/housing.html", headers=AUTH).status_code == 404
 

@@ -195,8 +195,7 @@ def test_index_holds_the_good_text_and_no_script(
     settings, _ = hostile_build
     reader = GenerationStore(*open_generation(settings.index_dir))
     try:
-        texts = {doc: " ".join(c.text for c in reader.chunks(range(lo, hi)).values())
-                 for doc, (lo, hi, _, _) in reader.doc_rows.items()}
+        texts = {doc: " ".join(c.text for c in reader.stored(doc).chunks) for doc in reader.docs}
     finally:
         reader.close()
     assert sorted(texts) == sorted([*GOOD, *NOTED, *(set(texts) & EITHER)])

@@ -16,7 +16,7 @@ from assistant.api.pages import mount_docs, mount_pages
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.errors import AssistantError
-from assistant.feedback import FeedbackStore
+from assistant.index.feedback_store import FeedbackStore
 
 DESCRIPTION = """Semantic search with cited passages over documents on the reception and
 integration of newly arrived migrants. Every error is JSON:

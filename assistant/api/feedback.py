@@ -12,7 +12,8 @@ from assistant.api.deps import EngineDep, KeyRequired
 from assistant.api.models import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, ErrorResponse
 from assistant.engine import Engine
 from assistant.errors import AssistantError
-from assistant.feedback import Feedback, FeedbackStore, Passage
+from assistant.feedback import feedback
+from assistant.index.feedback_store import FeedbackStore, Passage
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
 MAX_COMMENT_CHARS = 2000
@@ -72,10 +73,9 @@ StoreDep = Annotated[FeedbackStore, Depends(_store)]
 def find_passage(engine: Engine, passage_id: str) -> Passage | None:
     """The indexed passage with this id, or None."""
     reader = engine.reader
-    row = reader.db.execute("SELECT row FROM chunks WHERE id = ?", (passage_id,)).fetchone()
-    if row is None:
+    chunk = reader.chunk_by_id(passage_id)
+    if chunk is None:
         return None
-    chunk = reader.chunks([row[0]])[row[0]]
     return Passage(chunk.id, chunk.doc, chunk.text, reader.docs[chunk.doc].language)
 
 
@@ -93,7 +93,7 @@ def send_feedback(body: FeedbackRequest, engine: EngineDep, store: StoreDep) -> 
             passage = None
         if passage is None:
             raise HTTPException(400, f"no passage {body.passage!r} in the index")
-    entry = Feedback(body.verdict, body.question, body.answer, body.comment or None, passage)
+    entry = feedback(body.verdict, body.question, body.answer, body.comment or None, passage)
     return {"id": store.add(entry), "stored": True}
 
 

@@ -99,6 +99,10 @@ class IndexStore(Protocol):
         """The row of a chunk."""
         ...
 
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id ("<doc>#<ordinal>"), or None when the index has none."""
+        ...
+
     def row_doc(self, row: int) -> str:
         """The document a chunk row belongs to."""
         ...

@@ -230,6 +230,11 @@ class GenerationStore:
         """The row of a chunk (a document's chunks are stored in ordinal order)."""
         return self.doc_rows[chunk.doc][0] + chunk.ordinal
 
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id, or None."""
+        found = self.db.execute("SELECT row FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
+        return None if found is None else self.chunks([found[0]])[found[0]]
+
     def row_doc(self, row: int) -> str:
         """The document a chunk row belongs to."""
         i = int(np.searchsorted(self._chunk_starts, row, side="right")) - 1
