@@ -129,8 +129,7 @@ def clean_lines(text: str) -> list[str]:
         if not raw.strip():
             out.append("")
             continue
-        line = re.sub(r"^(\s*)null\s+(?=\S)", r"\1", raw)  # a web page's empty template field
-        line = clean_ocr_line(line)
+        line = clean_ocr_line(raw)
         shrunk = len(line.split()) < len(raw.split())
         if not line.strip() or is_debris(line) or (shrunk and _is_label(line)):
             out.append(None)

@@ -172,11 +172,6 @@ def _repair_word(match: re.Match[str]) -> str:
     if len(token) < 2 or not any(ch.isalpha() for ch in token):
         return token
     lower = token.lower()
-    if token.startswith("Ia") and len(token) > 2 and not token.isupper():
-        # This OCR reads 'lå' as 'Ia' ("Iag" = "låg", "Iagt" = "lågt"); a plain 'la' reads fine.
-        repaired = _repair_lower("lå" + lower[2:])
-        known = _swedish()[0].get(repaired, 0.0) >= FLOOR
-        return _recase(token, repaired) if known else token
     # Acronyms are all capitals and OCR keeps them intact: "IOP" is not "LÖP".
     return _recase(token, _repair_lower(lower, guess=not token.isupper()))
 
