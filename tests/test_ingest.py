@@ -9,7 +9,7 @@ from fpdf import FPDF
 
 from assistant.errors import IngestError, UnsupportedFormatError
 from assistant.ingest import SUPPORTED_SUFFIXES, load_document
-from assistant.ingest.normalize import is_page_number, is_toc_line
+from assistant.ingest.furniture import is_page_number, is_toc_line
 from assistant.ingest.text import Outline
 from assistant.types import Document
 

@@ -6,14 +6,8 @@ import html
 import re
 from collections import Counter
 
-from assistant.ingest.normalize import (
-    clean_chars,
-    collapse_whitespace,
-    decode,
-    dehyphenate,
-    is_page_number,
-    is_toc_line,
-)
+from assistant.ingest.furniture import is_page_number, is_toc_line
+from assistant.ingest.normalize import clean_chars, collapse_whitespace, decode, dehyphenate
 from assistant.ingest.text import INVALID_UTF8, build_blocks
 from assistant.types import Document
 

@@ -13,13 +13,9 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
 
 from assistant.errors import IngestError
-from assistant.ingest.normalize import (
-    Paragraph,
-    clean_chars,
-    paragraphs,
-    strip_running_lines,
-    wrap_width,
-)
+from assistant.ingest.furniture import strip_running_lines
+from assistant.ingest.normalize import clean_chars, wrap_width
+from assistant.ingest.paragraphs import Paragraph, paragraphs
 from assistant.ingest.text import build_blocks, clean_lines, roles_of
 from assistant.types import Document
 

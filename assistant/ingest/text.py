@@ -5,20 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from assistant.ingest.normalize import (
-    Paragraph,
-    classify,
-    clean_chars,
+from assistant.ingest.furniture import (
     clean_ocr_line,
-    decode,
     drop_repeated_stacks,
-    drop_toc,
     is_boilerplate,
     is_debris,
     is_page_number,
-    logo_walls,
-    paragraphs,
 )
+from assistant.ingest.normalize import clean_chars, decode
+from assistant.ingest.paragraphs import Paragraph, classify, drop_toc, logo_walls, paragraphs
 from assistant.types import Block, Document, Section
 
 INVALID_UTF8 = "invalid UTF-8: undecodable bytes were replaced with U+FFFD"
