@@ -15,6 +15,7 @@ from assistant.ingest.normalize import (
     is_word,
     letter_count,
 )
+from assistant.lang import lexicon
 
 __all__ = [
     "clean_ocr_line",
@@ -29,17 +30,13 @@ __all__ = [
 # --- page furniture ---------------------------------------------------------------------------
 
 _PAGE_NUMBER = re.compile(
-    r"^[-–—(\[]?\s*(?:(?:sida|sid\.?|s\.|page|p\.)\s*)?\d{1,4}"
-    r"(?:\s*(?:av|of|/)\s*\d{1,4}|\s*\(\d{1,4}\))?\s*[-–—)\]]?$",
+    rf"^[-–—(\[]?\s*(?:(?:{lexicon.alternation('page_labels')})\s*)?\d{{1,4}}"
+    rf"(?:\s*(?:{lexicon.alternation('page_of')}|/)\s*\d{{1,4}}|\s*\(\d{{1,4}}\))?\s*[-–—)\]]?$",
     re.IGNORECASE,
 )
 _TOC_LINE = re.compile(r"^.*?\S\s*(?:\.{3,}|…{2,}|(?:\. ?){4,}|·{3,}|_{4,})\s*\.?\s*\d{1,4}\s*$")
 _BOILERPLATE = re.compile(
-    r"^(?:skip to (?:main )?content|skip to navigation|skip navigation|jump to (?:main )?content"
-    r"|hoppa till (?:huvud)?innehåll(?:et)?|gå (?:direkt )?till (?:huvud)?innehåll(?:et)?"
-    r"|till innehållet|back to top|tillbaka till toppen|toggle navigation|mailto:\S+)$",
-    re.IGNORECASE,
-)
+    rf"^(?:{lexicon.alternation('navigation')}|mailto:\S+)$", re.IGNORECASE)
 
 
 def is_page_number(line: str) -> bool:

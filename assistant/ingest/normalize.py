@@ -8,6 +8,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from assistant.lang import lexicon
+
 __all__ = [
     "EDGE_PUNCT",
     "LIGATURES",
@@ -61,7 +63,7 @@ def collapse_whitespace(text: str) -> str:
 EDGE_PUNCT = "\"'“”‘’«»()[]{}.,;:!?*…"
 _WORD_SHAPE = re.compile(r"^[^\W\d_]+(?:[-'’][^\W\d_]+)*-?$")
 _VOWELS = set("aeiouyåäöæøéèêëáàâíìîïóòôõúùûü")
-ONE_LETTER_WORDS = {"a", "i", "å", "ö"}
+ONE_LETTER_WORDS = lexicon.words("one_letter_words")
 
 
 def letter_count(token: str) -> int:
@@ -90,7 +92,7 @@ def is_word(token: str) -> bool:
 HYPHENS = "-‐‑"
 _LINE_HYPHEN = re.compile(rf"(\S*?)([^\W_])[{HYPHENS}][ \t]*\n[ \t]*(\S+)")
 # After "hälso-" these words mean the hyphen is a real, suspended one: "hälso- och sjukvård".
-_SUSPENDING = {"och", "eller", "samt", "resp", "resp.", "respektive", "till", "and", "or", "to"}
+_SUSPENDING = lexicon.words("suspending_words")
 
 
 def _hyphen_join(match: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ from assistant.ingest.normalize import (
     letter_count,
     wrap_width,
 )
+from assistant.lang import lexicon
 
 __all__ = [
     "Paragraph",
@@ -131,11 +132,7 @@ def strip_bullet(text: str) -> str | None:
 
 
 # A line ending in one of these is a wrapped sentence, not a title.
-_CONNECTORS = {
-    "och", "att", "av", "for", "för", "fér", "i", "med", "som", "till", "pa", "på", "om", "en",
-    "ett", "de", "den", "det", "samt", "eller", "men", "fran", "från", "har", "ar", "är",
-    "and", "the", "of", "to", "in", "a", "an", "with", "or", "on", "by", "that",
-}  # fmt: skip
+_CONNECTORS = lexicon.words("connectors")
 
 
 def _wordish(token: str) -> bool:

@@ -14,10 +14,11 @@ from assistant.ingest.furniture import (
 )
 from assistant.ingest.normalize import clean_chars, decode
 from assistant.ingest.paragraphs import Paragraph, classify, drop_toc, logo_walls, paragraphs
+from assistant.lang import lexicon
 from assistant.types import Block, Document, Section
 
 INVALID_UTF8 = "invalid UTF-8: undecodable bytes were replaced with U+FFFD"
-_TOC_TITLES = {"innehåll", "innehållsförteckning", "innehall", "contents", "table of contents"}
+_TOC_TITLES = lexicon.words("toc_titles")
 
 
 class Outline:

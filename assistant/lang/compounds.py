@@ -7,6 +7,7 @@ import math
 import re
 from functools import cache, lru_cache
 
+from assistant.lang import lexicon
 from assistant.lang.fold import fold
 
 __all__ = ["MIN_PART", "NOT_PARTS", "PART_FLOOR", "compound_terms", "head", "join_hyphens",
@@ -16,17 +17,15 @@ MIN_PART = 4  # shorter parts are mostly prefixes and function words: "för", "u
 PART_FLOOR = 1e-6  # a part must be at least this frequent (wordfreq share of all words)
 # Known words that are not parts of the compounds they start or end: particles that prefix
 # verbs and their nouns ("tillväxt" is not "till" + "växt", "undersöka" not "under" + "söka"),
-# and endings that happen to be words ("-ande", "-heter", "-erna").
-NOT_PARTS = frozenset("""
-    after efter emot fram framat genom hela inne inom mellan over redo runt samman sedan till
-    under utan ande ende heter erna arna orna ning ningen else lighet liga ligt iska aren
-    """.split())
+# and endings that happen to be words ("-ande", "-heter", "-erna"); not_compound_parts.txt.
+NOT_PARTS = lexicon.words("not_compound_parts")
 TRIGRAM = 3
 
 # "etablerings- ersättning" (a broken or spaced compound) and "hälso- och sjukvård" (a shared
 # second part): a first part ending in '-', a space, an optional conjunction, the next word.
 _HYPHEN = re.compile(
-    r"(?<![\w-])([^\W\d_]+)- +(?:(och|eller|samt|respektive|and|or) +)?([^\W\d_]{2,})")
+    rf"(?<![\w-])([^\W\d_]+)- +(?:({lexicon.alternation('shared_part_conjunctions')}) +)?"
+    r"([^\W\d_]{2,})")
 _WORDS = re.compile(r"\w+")
 
 
