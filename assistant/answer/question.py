@@ -26,6 +26,8 @@ CUE_MINIMUM = 2
 # (judgement call: such letters settle Swedish unless the cues clearly say otherwise).
 LETTER_WEIGHT = 2
 ACTOR_KINDS = frozenset({"authority", "body", "unit", "role"})  # term kinds that name actors
+# A plural noun after "which"/"what" has more letters than this (judgement call: "which is").
+MIN_PLURAL_LETTERS = 3
 KINDS = ("who", "when", "count", "list")  # tried in this order; "other" when none opens it
 
 
@@ -66,11 +68,13 @@ def _opens(name: str) -> re.Pattern[str]:
 
 def _asks_plural(words: list[str]) -> bool:
     """Does a question open with a question word and a plural noun ("which principles")?"""
-    if len(words) < 2 or words[0] not in lexicon.words("plural_question_openers"):
+    if len(words) < 2 or len(words[1]) <= MIN_PLURAL_LETTERS:
         return False
-    noun = words[1]
-    return noun not in lexicon.words("question_cues") and noun.endswith(
-        tuple(lexicon.words("plural_endings"))) and len(noun) > 3
+    opener, noun = words[0], words[1]
+    return noun not in lexicon.words("question_cues") and any(
+        opener in lexicon.words("plural_question_openers", (lang,))
+        and noun.endswith(tuple(lexicon.words("plural_endings", (lang,))))
+        for lang in lexicon.languages())
 
 
 def question_kind(text: str) -> str:
