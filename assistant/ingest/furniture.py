@@ -34,6 +34,11 @@ _PAGE_NUMBER = re.compile(
     rf"(?:\s*(?:{lexicon.alternation('page_of')}|/)\s*\d{{1,4}}|\s*\(\d{{1,4}}\))?\s*[-–—)\]]?$",
     re.IGNORECASE,
 )
+# Judgement calls, set on the corpus's PDFs and OCR'd scans (tests/test_normalize.py pins them):
+RUNNING_EDGE = 3  # lines at the top and bottom of a page where running headers and footers stand
+STACK_WORDS = 3  # a logo's stacked lines have at most this many words each
+LIGATURE_SHARE = 0.3  # a token this much ligature glyphs is picture texture read as text
+DEBRIS_SHARE = 0.5  # a line with less than this share of word letters and digits is debris
 _TOC_LINE = re.compile(r"^.*?\S\s*(?:\.{3,}|…{2,}|(?:\. ?){4,}|·{3,}|_{4,})\s*\.?\s*\d{1,4}\s*$")
 _BOILERPLATE = re.compile(
     rf"^(?:{lexicon.alternation('navigation')}|mailto:\S+)$", re.IGNORECASE)
@@ -58,7 +63,7 @@ def _furniture_key(line: str) -> str:
     return re.sub(r"\d+", "#", collapse_whitespace(line).lower())
 
 
-def strip_running_lines(pages: Sequence[str], edge: int = 3) -> list[str]:
+def strip_running_lines(pages: Sequence[str], edge: int = RUNNING_EDGE) -> list[str]:
     """Remove lines repeated near the top or bottom of most pages (running headers, footers)."""
     zones: list[list[str]] = []
     for page in pages:
@@ -89,7 +94,7 @@ def _stack_key(lines: Sequence[str]) -> str:
     return "".join(ch for ch in " ".join(lines).lower() if ch.isalpha())
 
 
-def drop_repeated_stacks(lines: Sequence[str], max_words: int = 3) -> list[str]:
+def drop_repeated_stacks(lines: Sequence[str], max_words: int = STACK_WORDS) -> list[str]:
     """Drop stacks of short lines (a logo's text) set off by blank lines and seen twice or more."""
     stacks: list[tuple[int, int]] = []
     i = 0
@@ -128,7 +133,7 @@ def _is_junk(token: str) -> bool:
     if _is_address(token):
         return False
     ligatures = sum("\ufb00" <= ch <= "\ufb06" for ch in token)
-    if ligatures >= 2 and ligatures > 0.3 * letter_count(token):
+    if ligatures >= 2 and ligatures > LIGATURE_SHARE * letter_count(token):
         return True  # "ﬂ.ﬂﬂﬁlﬁ": OCR reads ligature glyphs into the texture of a picture
     if any(ch in _JUNK_CHARS for ch in token):
         return True
@@ -199,4 +204,4 @@ def is_debris(line: str) -> bool:
         return True
     digits = sum(ch.isdigit() for ch in line)
     nonspace = sum(not ch.isspace() for ch in line)
-    return (word_letters + digits) / nonspace < 0.5
+    return (word_letters + digits) / nonspace < DEBRIS_SHARE

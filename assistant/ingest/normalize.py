@@ -117,9 +117,14 @@ def join_lines(lines: Sequence[str]) -> str:
     return collapse_whitespace(dehyphenate("\n".join(line.strip() for line in lines)))
 
 
+# The wrap width is this percentile of line lengths: a few long lines (URLs, tables) do not
+# set it (judgement call).
+WRAP_PERCENTILE = 0.9
+
+
 def wrap_width(lines: Sequence[str]) -> int:
     """The width text was wrapped at: the 90th percentile of non-blank line lengths."""
     lengths = sorted(len(line.strip()) for line in lines if line.strip())
     if not lengths:
         return 0
-    return lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))]
+    return lengths[min(len(lengths) - 1, int(len(lengths) * WRAP_PERCENTILE))]

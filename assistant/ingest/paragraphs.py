@@ -44,6 +44,19 @@ class Paragraph:
 _BULLET = re.compile(r"^\s*(?:[•●◦▪▫■□‣⁃∙·*»–—-]|\d{1,2}[.)]|[a-h]\))\s+(?=\S)")
 _TERMINAL = tuple(".!?:")
 _UNWRAPPED = 160  # wider than any page column: each line is a paragraph of its own
+# Judgement calls, set on the layouts of the corpus's PDFs and OCR'd text (tests/test_ingest.py
+# and tests/test_normalize.py pin what they do):
+WRAP_FILL = 0.9  # a line that left this share of the width unused before the next word ended early
+NARROW_COLUMN = 0.6  # a group of lines this much narrower than the page is a column of its own
+BODY_WORDS = 8  # a paragraph of at least this many words is running text, not a title or label
+TITLE_WORDS = 8  # a title has at most this many words; the document's first line up to
+FIRST_TITLE_WORDS = 20
+CHAPTER_TITLE_WORDS = 10  # the title of a numbered chapter line has at most this many words
+TOC_RUN = 3  # bare chapter lines in a row that make a table of contents
+LOGO_RUN, LOGO_WORDS = 5, 4  # a wall of logos: at least LOGO_RUN texts of at most LOGO_WORDS
+ITEM_WORDS, ENUMERATED_ITEM_WORDS = 12, 40  # longest list item after a lead-in ending in ":"
+FIRST_CHAPTER_STEP, CHAPTER_STEP = 30, 3  # how far a chapter number may jump (first / later)
+WORDISH_LETTERS = 0.7  # share of letters that makes an odd token count as a word in a title
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})(\.?)\s+(\S.*)$")
 
 
@@ -61,7 +74,7 @@ def _breaks_before(prev: str, line: str, width: int) -> bool:
         return True  # an indented first line, or a numbered heading after a finished sentence
     if re.search(rf"[^\W\d_][{HYPHENS}]$", prev_s):
         return False
-    fits = len(prev_s) + 1 + len(_first_word(line_s)) <= 0.9 * width
+    fits = len(prev_s) + 1 + len(_first_word(line_s)) <= WRAP_FILL * width
     starts = line_s[:1]
     return fits and (prev_s.endswith(_TERMINAL) or starts.isupper() or starts.isdigit())
 
@@ -69,7 +82,7 @@ def _breaks_before(prev: str, line: str, width: int) -> bool:
 def _continues(prev: Paragraph, nxt: Paragraph) -> bool:
     """True where a blank line (from a figure beside the text) cut a sentence in two."""
     first = nxt.text[:1]
-    long_enough = prev.lines >= 2 or len(prev.text.split()) >= 8
+    long_enough = prev.lines >= 2 or len(prev.text.split()) >= BODY_WORDS
     return (
         long_enough
         and first.isalpha()
@@ -97,7 +110,7 @@ def paragraphs(text: str, width: int | None = None) -> list[Paragraph]:
     for group in (g for g in groups if g):
         # a narrower column (text beside a figure) wraps earlier than the page's usual width
         local = max(len(line.strip()) for line in group)
-        if len(group) < 3 or local < 0.6 * width or local > width:
+        if len(group) < 3 or local < NARROW_COLUMN * width or local > width:
             local = width
         segments: list[list[str]] = [[group[0]]]
         for prev, line in zip(group, group[1:], strict=False):
@@ -137,10 +150,12 @@ _CONNECTORS = lexicon.words("connectors")
 
 def _wordish(token: str) -> bool:
     core = token.strip(EDGE_PUNCT)
-    return is_word(token) or (core[:1].isalpha() and letter_count(core) >= 0.7 * len(core))
+    return is_word(token) or (
+        core[:1].isalpha() and letter_count(core) >= WORDISH_LETTERS * len(core)
+    )
 
 
-def is_title_like(line: str, max_words: int = 8) -> bool:
+def is_title_like(line: str, max_words: int = TITLE_WORDS) -> bool:
     """True for a short heading-shaped line: capital first, few words, no final period."""
     text = line.strip()
     words = text.split()
@@ -164,7 +179,8 @@ def numbered_heading(line: str) -> tuple[tuple[int, ...], bool] | None:
         return None
     numbers = tuple(int(n) for n in match.group(1).split("."))
     title = match.group(3)
-    if not (title[:1].isalpha() and title[:1].isupper()) or len(title.split()) > 10:
+    capitalised = title[:1].isalpha() and title[:1].isupper()
+    if not capitalised or len(title.split()) > CHAPTER_TITLE_WORDS:
         return None
     if title.endswith((".", ",", ";", ":")) or title.count(",") > 1:
         return None
@@ -186,14 +202,16 @@ def drop_toc(paras: Sequence[Paragraph]) -> list[bool]:
                 break
             tops.add(numbered[0][0])
             j += 1
-        if j - i >= 3 and len(tops) >= 2:
+        if j - i >= TOC_RUN and len(tops) >= 2:
             for k in range(i, j):
                 keep[k] = False
         i = max(j, i + 1)
     return keep
 
 
-def logo_walls(texts: Sequence[str], run: int = 5, max_words: int = 4) -> list[bool]:
+def logo_walls(
+    texts: Sequence[str], run: int = LOGO_RUN, max_words: int = LOGO_WORDS
+) -> list[bool]:
     """Which texts to keep: runs of many very short non-sentences (a wall of logos) are dropped."""
     # "Diarienummer: 1539-2023-1" is a colophon's fact, not a logo
     short = [
@@ -213,14 +231,15 @@ def logo_walls(texts: Sequence[str], run: int = 5, max_words: int = 4) -> list[b
 
 
 def _is_body(para: Paragraph) -> bool:
-    return len(para.text.split()) >= 8 or para.text.endswith((".", "!", "?"))
+    return len(para.text.split()) >= BODY_WORDS or para.text.endswith((".", "!", "?"))
 
 
 def _short_item(para: Paragraph) -> bool:
     words = len(para.text.split())
     enumerated = bool(re.match(r"^\d{1,2}[.)]\s", para.text))
     return para.lines == 1 and (
-        (words <= 12 and not para.text.endswith(".")) or (enumerated and words <= 40)
+        (words <= ITEM_WORDS and not para.text.endswith("."))
+        or (enumerated and words <= ENUMERATED_ITEM_WORDS)
     )
 
 
@@ -246,7 +265,7 @@ def classify(paras: Sequence[Paragraph]) -> list[tuple[str, int, str]]:
             numbers, _dot = numbered
             top = numbers[0]
             # chapters count upwards; a "chapter" out of step is a footnote or a list
-            step = 30 if last_top == 0 else 3
+            step = FIRST_CHAPTER_STEP if last_top == 0 else CHAPTER_STEP
             if (len(numbers) == 1 and last_top < top <= last_top + step) or (
                 len(numbers) > 1 and top in (last_top, last_top + 1)
             ):
@@ -274,7 +293,7 @@ def classify(paras: Sequence[Paragraph]) -> list[tuple[str, int, str]]:
         introduces = nxt is not None and (
             _is_body(nxt) or out[i + 1][0] in ("heading", "item") or levels[i + 1] > 0
         )
-        first = i == 0 and is_title_like(title, max_words=20)
+        first = i == 0 and is_title_like(title, max_words=FIRST_TITLE_WORDS)
         if para.alone and ((is_title_like(title) and introduces) or first):
             levels[i] = depths[i] + 1
     return [
