@@ -37,3 +37,12 @@ def test_word_query_prefixes_long_words(compounds: str, expected: tuple[str, str
     params = FusionParams(compounds=compounds)
     assert word_query(["betalar", "ersattning", "ut", "betalar"], params) == expected
     assert word_query([], params)[1] == ""
+
+
+def test_every_language_has_a_refusal_and_question_cues() -> None:
+    # Adding a language means adding a folder: these lists make its questions answerable.
+    from assistant.lang import lexicon
+
+    for language in lexicon.languages():
+        for name in ("refusal", "question_cues", "detect_codes", "question_words"):
+            assert lexicon.entries(name, language), f"data/{language}/{name}.txt is missing"
