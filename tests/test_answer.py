@@ -45,6 +45,8 @@ def test_question_language(question: str, language: str) -> None:
     ("Which principles does the cooperation build on?", "list"),  # "which" + a plural noun
     ("Which steps are taken first?", "list"),
     ("Which is the main goal?", "other"),  # a cue word is no plural noun
+    ("What services are offered?", "list"),  # a noun and a plural verb
+    ("What results did the project have?", "other"),
     ("What is Växjömentor?", "other"),
 ])
 def test_question_kind(question: str, kind: str) -> None:
@@ -61,8 +63,9 @@ def test_question_kind(question: str, kind: str) -> None:
     ("count", "Den signerades av 15 parter.", True),
     ("count", "Nätverket möts fyra gånger per år.", True),
     ("count", "Nätverket möts ofta.", False),
-    # "one" is a number word wherever it stands: no exception for one sentence's "one another"
-    ("count", "The main actors know one another and work together.", True),
+    # a reciprocal pronoun holds a number word but gives no number
+    ("count", "The main actors know one another and work together.", False),
+    ("count", "One of the municipalities took part.", True),  # "one of" gives a number
     ("count", "Only one municipality took part.", True),
     ("other", "Vad som helst.", True),
 ])

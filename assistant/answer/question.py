@@ -67,13 +67,17 @@ def _opens(name: str) -> re.Pattern[str]:
 
 
 def _asks_plural(words: list[str]) -> bool:
-    """Does a question open with a question word and a plural noun ("which principles")?"""
-    if len(words) < 2 or len(words[1]) <= MIN_PLURAL_LETTERS:
+    """Does a question ask for several things by its form: a question word and a plural noun
+    ("which principles ...") or a noun and a plural verb ("what services are ...")?"""
+    if len(words) < 3:
         return False
-    opener, noun = words[0], words[1]
-    return noun not in lexicon.words("question_cues") and any(
-        opener in lexicon.words("plural_question_openers", (lang,))
-        and noun.endswith(tuple(lexicon.words("plural_endings", (lang,))))
+    opener, noun, verb = words[:3]
+    plural_noun = len(noun) > MIN_PLURAL_LETTERS and noun not in lexicon.words("question_cues")
+    return any(
+        (plural_noun and opener in lexicon.words("plural_question_openers", (lang,))
+         and noun.endswith(tuple(lexicon.words("plural_endings", (lang,)))))
+        or (opener in lexicon.words("question_words", (lang,))
+            and verb in lexicon.words("plural_verbs", (lang,)))
         for lang in lexicon.languages())
 
 
@@ -111,5 +115,8 @@ def satisfies(kind: str, sentence: str) -> bool:
     if kind == "when":
         return bool(_YEAR_OR_DAY.search(sentence) or _pattern("months").search(sentence))
     if kind == "count":
+        # "know one another": a number word inside a phrase that gives no number
+        if lexicon.words("non_numbers"):
+            sentence = _pattern("non_numbers").sub(" ", sentence)
         return bool(re.search(r"\d", sentence) or _pattern("number_words").search(sentence))
     return True
