@@ -46,3 +46,12 @@ def test_every_language_has_a_refusal_and_question_cues() -> None:
     for language in lexicon.languages():
         for name in ("refusal", "question_cues", "detect_codes", "question_words"):
             assert lexicon.entries(name, language), f"data/{language}/{name}.txt is missing"
+
+
+def test_an_absent_list_matches_nothing() -> None:
+    import re
+
+    from assistant.lang import lexicon
+
+    assert re.search(rf"\b(?:{lexicon.alternation('no_such_list')})\b", "any text") is None
+    assert lexicon.words("no_such_list") == frozenset()
