@@ -26,8 +26,6 @@ CUE_MINIMUM = 2
 # (judgement call: such letters settle Swedish unless the cues clearly say otherwise).
 LETTER_WEIGHT = 2
 ACTOR_KINDS = frozenset({"authority", "body", "unit", "role"})  # term kinds that name actors
-# A plural noun after "which"/"what" has more letters than this (judgement call: "which is").
-MIN_PLURAL_LETTERS = 3
 KINDS = ("who", "when", "count", "list")  # tried in this order; "other" when none opens it
 
 
@@ -67,17 +65,11 @@ def _opens(name: str) -> re.Pattern[str]:
 
 
 def _asks_plural(words: list[str]) -> bool:
-    """Does a question ask for several things by its form: a question word and a plural noun
-    ("which principles ...") or a noun and a plural verb ("what services are ...")?"""
-    if len(words) < 3:
-        return False
-    opener, noun, verb = words[:3]
-    plural_noun = len(noun) > MIN_PLURAL_LETTERS and noun not in lexicon.words("question_cues")
-    return any(
-        (plural_noun and opener in lexicon.words("plural_question_openers", (lang,))
-         and noun.endswith(tuple(lexicon.words("plural_endings", (lang,)))))
-        or (opener in lexicon.words("question_words", (lang,))
-            and verb in lexicon.words("plural_verbs", (lang,)))
+    """Does a question ask for several things by its form, a question word, a noun and a plural
+    verb ("what services are ...")?"""
+    return len(words) >= 3 and any(
+        words[0] in lexicon.words("plural_question_openers", (lang,))
+        and words[2] in lexicon.words("plural_verbs", (lang,))
         for lang in lexicon.languages())
 
 
