@@ -24,6 +24,7 @@ __all__ = [
     "is_debris",
     "is_page_number",
     "is_toc_line",
+    "letters_key",
     "strip_running_lines",
 ]
 
@@ -90,8 +91,14 @@ def strip_running_lines(pages: Sequence[str], edge: int = RUNNING_EDGE) -> list[
     return out
 
 
+def letters_key(text: str) -> str:
+    """The letters of a text, lower-cased: repeated logo text and page furniture compare equal
+    whatever their spacing, digits and punctuation."""
+    return "".join(ch for ch in text.lower() if ch.isalpha())
+
+
 def _stack_key(lines: Sequence[str]) -> str:
-    return "".join(ch for ch in " ".join(lines).lower() if ch.isalpha())
+    return letters_key(" ".join(lines))
 
 
 def drop_repeated_stacks(lines: Sequence[str], max_words: int = STACK_WORDS) -> list[str]:
