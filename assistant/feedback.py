@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assistant.answer.compose import question_language
+from assistant.answer.question import question_language
 from assistant.index.feedback_store import Feedback, Passage, Verdict
 
 

@@ -42,6 +42,10 @@ def test_question_language(question: str, language: str) -> None:
     ("Hur ofta möts nätverket?", "count"),
     ("What are the priority areas of the strategy?", "list"),
     ("Vilka delmål finns inom området hälsa?", "list"),
+    ("What services are offered?", "list"),  # a question word, a noun and a plural verb
+    # no list by topic words ("principles", "steps"): only the question's form says list
+    ("Which principles does the cooperation build on?", "other"),
+    ("Which methods will it use?", "other"),
     ("What is Växjömentor?", "other"),
 ])
 def test_question_kind(question: str, kind: str) -> None:
@@ -58,7 +62,9 @@ def test_question_kind(question: str, kind: str) -> None:
     ("count", "Den signerades av 15 parter.", True),
     ("count", "Nätverket möts fyra gånger per år.", True),
     ("count", "Nätverket möts ofta.", False),
+    # a reciprocal pronoun holds a number word but gives no number
     ("count", "The main actors know one another and work together.", False),
+    ("count", "One of the municipalities took part.", True),  # "one of" gives a number
     ("count", "Only one municipality took part.", True),
     ("other", "Vad som helst.", True),
 ])

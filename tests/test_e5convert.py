@@ -15,17 +15,9 @@ from assistant.index.chunking import chunk_document
 from assistant.ingest import load_document
 from assistant.ingest.catalog import doc_info, read_catalog
 from assistant.model import e5convert
-from assistant.model.e5convert import (
-    MARKER,
-    REQUIRED,
-    bundled_source,
-    compile_charsmap,
-    convert,
-    dequantize_q4_0,
-    ensure_model,
-    is_complete,
-    read_bundle,
-)
+from assistant.model.e5bundle import bundled_source, dequantize_q4_0, read_bundle
+from assistant.model.e5convert import MARKER, REQUIRED, convert, ensure_model, is_complete
+from assistant.model.e5tokenizer import compile_charsmap
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 MIN_COSINE = 0.999

@@ -6,28 +6,32 @@ import unicodedata
 
 import pytest
 
-from assistant.ingest.normalize import (
-    Paragraph,
-    classify,
-    clean_chars,
+from assistant.ingest.furniture import (
     clean_ocr_line,
-    collapse_whitespace,
-    decode,
-    dehyphenate,
     drop_repeated_stacks,
-    drop_toc,
     is_boilerplate,
     is_debris,
     is_page_number,
-    is_title_like,
     is_toc_line,
+    strip_running_lines,
+)
+from assistant.ingest.normalize import (
+    clean_chars,
+    collapse_whitespace,
+    decode,
+    dehyphenate,
     is_word,
     join_lines,
+)
+from assistant.ingest.paragraphs import (
+    Paragraph,
+    classify,
+    drop_toc,
+    is_title_like,
     logo_walls,
     numbered_heading,
     paragraphs,
     strip_bullet,
-    strip_running_lines,
 )
 
 # --- characters and whitespace ----------------------------------------------------------------

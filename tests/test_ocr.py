@@ -27,8 +27,6 @@ CLEAN = [
         ("&r", "är"),
         ("dven", "även"),
         ("hdlsa", "hälsa"),
-        ("Iag", "låg"),
-        ("Iagt", "lågt"),
         ("vdlkomna", "välkomna"),
         ("uppehdllstillstand", "uppehållstillstånd"),
         ("uppehdlistillstand", "uppehållstillstånd"),

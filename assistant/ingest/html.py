@@ -9,7 +9,8 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.exceptions import ParserRejectedMarkup
 
 from assistant.errors import IngestError
-from assistant.ingest.normalize import clean_chars, collapse_whitespace, decode, is_boilerplate
+from assistant.ingest.furniture import is_boilerplate
+from assistant.ingest.normalize import clean_chars, collapse_whitespace, decode
 from assistant.ingest.text import INVALID_UTF8, build_blocks
 from assistant.types import Document
 

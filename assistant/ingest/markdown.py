@@ -6,14 +6,8 @@ import html
 import re
 from collections import Counter
 
-from assistant.ingest.normalize import (
-    clean_chars,
-    collapse_whitespace,
-    decode,
-    dehyphenate,
-    is_page_number,
-    is_toc_line,
-)
+from assistant.ingest.furniture import is_page_number, is_toc_line, letters_key
+from assistant.ingest.normalize import clean_chars, collapse_whitespace, decode, dehyphenate
 from assistant.ingest.text import INVALID_UTF8, build_blocks
 from assistant.types import Document
 
@@ -54,10 +48,6 @@ def inline(text: str) -> str:
     text = _STRONG.sub("", text)
     text = _EMPHASIS.sub(r"\1", text)
     return collapse_whitespace(html.unescape(text))
-
-
-def _furniture_key(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalpha())
 
 
 def parse_markdown(text: str) -> list[tuple[str, int, str]]:
@@ -134,13 +124,13 @@ def tidy(parts: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
         cleaned.append((kind, level, text))
     # a running header is a block of text (no sentence) printed again on later pages
     counts = Counter(
-        _furniture_key(text)
+        letters_key(text)
         for kind, _, text in cleaned
         if kind == "paragraph" and not text.endswith((".", "!", "?", ":"))
     )
     out: list[tuple[str, int, str]] = []
     for kind, level, text in cleaned:
-        if kind == "paragraph" and counts.get(_furniture_key(text), 0) >= 2:
+        if kind == "paragraph" and counts.get(letters_key(text), 0) >= 2:
             continue
         first = text[:1]
         prev = out[-1] if out else None

@@ -13,13 +13,10 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
 
 from assistant.errors import IngestError
-from assistant.ingest.normalize import (
-    Paragraph,
-    clean_chars,
-    paragraphs,
-    strip_running_lines,
-    wrap_width,
-)
+from assistant.ingest.furniture import strip_running_lines
+from assistant.ingest.lognotes import LogNotes
+from assistant.ingest.normalize import clean_chars, wrap_width
+from assistant.ingest.paragraphs import Paragraph, paragraphs
 from assistant.ingest.text import build_blocks, clean_lines, roles_of
 from assistant.types import Document
 
@@ -27,26 +24,13 @@ from assistant.types import Document
 # (NotImplementedError: an unknown filter name; struct and zlib errors: broken streams).
 _DAMAGE = (PyPdfError, ValueError, LookupError, TypeError, AttributeError, RecursionError,
            NotImplementedError, ArithmeticError, AssertionError, struct.error, zlib.error)
-MAX_REPAIR_NOTES = 3
-
-
-class _Notes(logging.Handler):
-    """Collects the distinct warnings pypdf logs while it works around damage in a file."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.notes: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        note = record.getMessage().strip()
-        if note and note not in self.notes and len(self.notes) < MAX_REPAIR_NOTES:
-            self.notes.append(note)
+MAX_REPAIR_NOTES = 3  # distinct repair warnings reported per file (judgement call)
 
 
 @contextmanager
 def _repair_notes() -> Iterator[list[str]]:
     """The damage pypdf repaired (a broken xref table, wrong offsets) while the block ran."""
-    handler = _Notes()
+    handler = LogNotes(logging.WARNING, MAX_REPAIR_NOTES, distinct=True)
     logger = logging.getLogger("pypdf")
     logger.addHandler(handler)
     try:

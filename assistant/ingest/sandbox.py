@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import IngestError
+from assistant.ingest.lognotes import LogNotes
 from assistant.types import Block, Document
 
 __all__ = ["load_isolated"]
@@ -183,18 +184,6 @@ def _error(reason: str, notes: list[str] | None = None) -> bytes:
     return json.dumps({"status": "error", "reason": reason, "log": notes or []}).encode("ascii")
 
 
-class _Notes(logging.Handler):
-    """Keeps the first MAX_LOG_RECORDS log messages of a parse, to send back with the reply."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.notes: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(self.notes) < MAX_LOG_RECORDS:
-            self.notes.append(f"{record.levelname.lower()}: {record.getMessage()}")
-
-
 def _parse(request: dict[str, Any]) -> bytes:
     """In the forked child: set the limits, parse, and return the reply."""
     import resource
@@ -202,7 +191,7 @@ def _parse(request: dict[str, Any]) -> bytes:
     from assistant.ingest import load_document
 
     doc, memory_mb, timeout_s = request["doc"], request["memory_mb"], request["timeout_s"]
-    notes = _Notes()
+    notes = LogNotes(logging.DEBUG, MAX_LOG_RECORDS, levels=True)
     logging.basicConfig(level=request["log_level"], handlers=[notes], force=True)
     # made before the limit: when memory runs out there may be none left to make it then
     too_big = _error(f"{doc}: parsing needs more than {memory_mb} MB of memory "

@@ -5,24 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from assistant.ingest.normalize import (
-    Paragraph,
-    classify,
-    clean_chars,
+from assistant.ingest.furniture import (
     clean_ocr_line,
-    decode,
     drop_repeated_stacks,
-    drop_toc,
     is_boilerplate,
     is_debris,
     is_page_number,
-    logo_walls,
-    paragraphs,
 )
+from assistant.ingest.normalize import clean_chars, decode
+from assistant.ingest.paragraphs import Paragraph, classify, drop_toc, logo_walls, paragraphs
+from assistant.lang import lexicon
 from assistant.types import Block, Document, Section
 
 INVALID_UTF8 = "invalid UTF-8: undecodable bytes were replaced with U+FFFD"
-_TOC_TITLES = {"innehåll", "innehållsförteckning", "innehall", "contents", "table of contents"}
+_TOC_TITLES = lexicon.words("toc_titles")
 
 
 class Outline:
@@ -129,8 +125,7 @@ def clean_lines(text: str) -> list[str]:
         if not raw.strip():
             out.append("")
             continue
-        line = re.sub(r"^(\s*)null\s+(?=\S)", r"\1", raw)  # a web page's empty template field
-        line = clean_ocr_line(line)
+        line = clean_ocr_line(raw)
         shrunk = len(line.split()) < len(raw.split())
         if not line.strip() or is_debris(line) or (shrunk and _is_label(line)):
             out.append(None)

@@ -5,42 +5,74 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 
+from assistant.lang import lexicon
 from assistant.lang.fold import fold
+from assistant.lang.frequency import frequencies
 
-__all__ = ["MIN_PART", "NOT_PARTS", "PART_FLOOR", "compound_terms", "head", "join_hyphens",
-           "joined_words", "split", "trigrams"]
+__all__ = ["MIN_PART", "NOT_PARTS", "PART_FLOOR", "best_split", "compound_terms", "head",
+           "join_hyphens", "joined_words", "split", "trigrams"]
 
 MIN_PART = 4  # shorter parts are mostly prefixes and function words: "för", "upp", "sam"
 PART_FLOOR = 1e-6  # a part must be at least this frequent (wordfreq share of all words)
 # Known words that are not parts of the compounds they start or end: particles that prefix
 # verbs and their nouns ("tillväxt" is not "till" + "växt", "undersöka" not "under" + "söka"),
-# and endings that happen to be words ("-ande", "-heter", "-erna").
-NOT_PARTS = frozenset("""
-    after efter emot fram framat genom hela inne inom mellan over redo runt samman sedan till
-    under utan ande ende heter erna arna orna ning ningen else lighet liga ligt iska aren
-    """.split())
+# and endings that happen to be words ("-ande", "-heter", "-erna"); not_compound_parts.txt.
+NOT_PARTS = lexicon.words("not_compound_parts")
 TRIGRAM = 3
 
 # "etablerings- ersättning" (a broken or spaced compound) and "hälso- och sjukvård" (a shared
 # second part): a first part ending in '-', a space, an optional conjunction, the next word.
 _HYPHEN = re.compile(
-    r"(?<![\w-])([^\W\d_]+)- +(?:(och|eller|samt|respektive|and|or) +)?([^\W\d_]{2,})")
+    rf"(?<![\w-])([^\W\d_]+)- +(?:({lexicon.alternation('shared_part_conjunctions')}) +)?"
+    r"([^\W\d_]{2,})")
 _WORDS = re.compile(r"\w+")
 
 
 @cache
 def _frequencies() -> dict[str, float]:
     """wordfreq's Swedish list folded like the lexical text (å→a), frequencies summed."""
-    from wordfreq import get_frequency_dict
-
     folded: dict[str, float] = {}
-    for word, freq in get_frequency_dict("sv").items():
+    for word, freq in frequencies("sv").items():
         if freq >= PART_FLOOR:
             key = word if word.isascii() else fold(word)
             folded[key] = folded.get(key, 0.0) + freq
     return folded
+
+
+Part = Callable[[str, bool], "tuple[str, float] | None"]
+
+
+def best_split(word: str, part: Part, min_part: int, *, split_cost: float = 0.0,
+               fewest: bool = False, whole: bool = True) -> tuple[str, ...] | None:
+    """The best split of a word into parts of at least `min_part` letters, or None.
+
+    `part(piece, last)` gives the form and score (> 0) of a piece it knows, or None. The best
+    split has the highest sum of log scores, less `split_cost` for each split; with `fewest`,
+    fewest parts come first. With `whole` false the word itself is no one-part split.
+    """
+    n = len(word)
+    # best[i]: ((-parts if fewest else 0, log score), parts) of the best split of word[:i]
+    best: list[tuple[tuple[int, float], tuple[str, ...]] | None] = [None] * (n + 1)
+    best[0] = ((0, 0.0), ())
+    for end in range(min_part, n + 1):
+        for start in range(0, end - min_part + 1):
+            head = best[start]
+            if head is None or (not whole and start == 0 and end == n):
+                continue
+            found = part(word[start:end], end == n)
+            if found is None:
+                continue
+            form, score = found
+            total = head[0][1] + math.log(score) - (split_cost if start else 0.0)
+            key = (-(len(head[1]) + 1) if fewest else 0, total)
+            current = best[end]
+            if current is None or key > current[0]:
+                best[end] = (key, (*head[1], form))
+    final = best[n]
+    return final[1] if final is not None else None
 
 
 def _part(piece: str, last: bool) -> tuple[str, float] | None:
@@ -66,26 +98,13 @@ def split(word: str) -> tuple[str, ...]:
     (after Koehn and Knight 2003): "etableringsersattning" → ("etablering", "ersattning");
     "kommunerna", "foreningen" (not "foren" + "ingen") → ().
     """
-    n = len(word)
-    if n < 2 * MIN_PART or not word.isalpha():
+    if len(word) < 2 * MIN_PART or not word.isalpha():
         return ()
-    # splits[i]: (sum of log frequencies, lowest frequency, parts) of the best split of word[:i]
-    # into as many parts as the current round
-    splits: dict[int, tuple[float, float, tuple[str, ...]]] = {0: (0.0, 1.0, ())}
-    for _ in range(n // MIN_PART):
-        longer: dict[int, tuple[float, float, tuple[str, ...]]] = {}
-        for start, (score, lowest, parts) in splits.items():
-            for end in range(start + MIN_PART, n + 1):
-                part = _part(word[start:end], end == n)
-                if part is not None and (end not in longer
-                                         or score + math.log(part[1]) > longer[end][0]):
-                    longer[end] = (score + math.log(part[1]), min(lowest, part[1]),
-                                   (*parts, part[0]))
-        splits = longer
-        if n in splits and len(splits[n][2]) > 1:
-            _, lowest, parts = splits[n]
-            return parts if lowest > _frequencies().get(word, 0.0) else ()
-    return ()
+    parts = best_split(word, _part, MIN_PART, fewest=True, whole=False)
+    if parts is None:
+        return ()
+    lowest = min(_frequencies()[p] for p in parts)
+    return parts if lowest > _frequencies().get(word, 0.0) else ()
 
 
 def head(word: str) -> str:

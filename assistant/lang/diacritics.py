@@ -8,6 +8,8 @@ import re
 from dataclasses import replace
 from functools import cache, lru_cache
 
+from assistant.lang.compounds import best_split
+from assistant.lang.frequency import frequencies
 from assistant.types import BLOCK_SEPARATOR, Document
 
 __all__ = ["DAMAGE_THRESHOLD", "is_damaged", "repair_document", "repair_swedish",
@@ -35,9 +37,7 @@ _SKELETONS = {"é": "eoa", "d": "dao", "i": "il"}
 @cache
 def _swedish() -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
     """The Swedish frequency list and a map from folded spelling to the words with diacritics."""
-    from wordfreq import get_frequency_dict
-
-    freq = get_frequency_dict("sv")
+    freq = frequencies("sv")
     folded: dict[str, list[str]] = {}
     for word in freq:
         skeleton = word.translate(_FOLD)
@@ -49,9 +49,7 @@ def _swedish() -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
 @cache
 def _english() -> dict[str, float]:
     """The English frequency list, to leave English lines alone."""
-    from wordfreq import get_frequency_dict
-
-    return get_frequency_dict("en")
+    return frequencies("en")
 
 
 def _allowed(token: str, i: int, guess: bool) -> str:
@@ -112,25 +110,9 @@ def _best(token: str, floor: float, guess: bool) -> tuple[str, float]:
 @lru_cache(maxsize=200_000)
 def _compound(token: str, guess: bool) -> str | None:
     """The token split into known, repaired parts (linking 's' allowed), or None."""
-    n = len(token)
-    # best[i]: (log score, repaired prefix, parts) for token[:i]
-    best: list[tuple[float, str, int] | None] = [None] * (n + 1)
-    best[0] = (0.0, "", 0)
-    for end in range(MIN_PART, n + 1):
-        for start in range(0, end - MIN_PART + 1):
-            head = best[start]
-            if head is None:
-                continue
-            part = _part(token[start:end], end == n, guess)
-            if part is None:
-                continue
-            word, score = part
-            total = head[0] + math.log(score) + (math.log(SPLIT_PENALTY) if start else 0.0)
-            current = best[end]
-            if current is None or total > current[0]:
-                best[end] = (total, head[1] + word, head[2] + 1)
-    final = best[n]
-    return final[1] if final is not None and final[2] > 1 else None
+    parts = best_split(token, lambda piece, last: _part(piece, last, guess), MIN_PART,
+                       split_cost=-math.log(SPLIT_PENALTY))
+    return "".join(parts) if parts is not None and len(parts) > 1 else None
 
 
 def _part(piece: str, last: bool, guess: bool) -> tuple[str, float] | None:
@@ -172,11 +154,6 @@ def _repair_word(match: re.Match[str]) -> str:
     if len(token) < 2 or not any(ch.isalpha() for ch in token):
         return token
     lower = token.lower()
-    if token.startswith("Ia") and len(token) > 2 and not token.isupper():
-        # This OCR reads 'lå' as 'Ia' ("Iag" = "låg", "Iagt" = "lågt"); a plain 'la' reads fine.
-        repaired = _repair_lower("lå" + lower[2:])
-        known = _swedish()[0].get(repaired, 0.0) >= FLOOR
-        return _recase(token, repaired) if known else token
     # Acronyms are all capitals and OCR keeps them intact: "IOP" is not "LÖP".
     return _recase(token, _repair_lower(lower, guess=not token.isupper()))
 

@@ -40,6 +40,7 @@ def words(name: str, langs: tuple[str, ...] | None = None) -> frozenset[str]:
 @cache
 def alternation(name: str, langs: tuple[str, ...] | None = None) -> str:
     """A regex alternation of a list's entries, longest first so that a phrase wins over a word
-    it starts with; spaces in phrases match any run of whitespace."""
+    it starts with; spaces in phrases match any run of whitespace. An empty list gives a
+    pattern that matches nothing (not the empty string, which would match everywhere)."""
     found = sorted(words(name, langs), key=lambda e: (-len(e), e))
-    return "|".join(re.escape(e).replace(r"\ ", r"\s+") for e in found)
+    return "|".join(re.escape(e).replace(r"\ ", r"\s+") for e in found) or "(?!)"

@@ -10,6 +10,7 @@ from functools import cache, lru_cache
 from importlib import resources
 
 from assistant.errors import TermsFileError
+from assistant.lang import lexicon
 from assistant.lang.fold import fold
 
 __all__ = ["GLOSSED_KINDS", "KINDS", "Expansion", "Term", "expand_query", "expansions", "gloss",
@@ -21,18 +22,14 @@ KINDS = frozenset({"authority", "unit", "benefit", "programme", "law", "body", "
 GLOSSED_KINDS = frozenset({"authority", "benefit", "programme", "law", "body"})
 SEPARATOR = "|"  # between alternative English names in the en column
 
-# Endings a Swedish word of a term may carry in a query: definite, plural and genitive forms
-# ("kommun" → "kommunerna", "länsstyrelse" → "länsstyrelsens"), plus adjective -a/-e/-t.
-SV_ENDINGS = frozenset("""
-    a e n t r s en et er ar or na ns ts rs ens ets ers ars ors nas erna arna orna rna ernas arnas
-    ornas rnas
-    """.split())
-SV_SHORT_ENDINGS = frozenset("s en et ens ets".split())  # words under 4 letters: "län" → "länet"
-SV_DOUBLED = frozenset("en et ens ets".split())  # "program" → "programmet"
-SV_E_DROP = frozenset("na nas ar arna arnas".split())  # "handläggare" → "handläggarna"
-# Endings that make a Swedish word plural: its English gloss then takes a plural too.
-SV_PLURAL = frozenset("r er ar or na rna erna arna orna rs ers ars ors nas rnas ernas arnas ornas"
-                      .split())
+# Swedish inflection, from assistant/data/sv/: the endings a word of a term may carry in a
+# query, those of words under 4 letters, those that double a final consonant, those that
+# replace a final e, and those that make a noun plural (its English gloss then takes one too).
+SV_ENDINGS = lexicon.words("inflection_endings", ("sv",))
+SV_SHORT_ENDINGS = lexicon.words("short_inflection_endings", ("sv",))
+SV_DOUBLED = lexicon.words("doubling_endings", ("sv",))
+SV_E_DROP = lexicon.words("e_dropping_endings", ("sv",))
+SV_PLURAL = lexicon.words("plural_endings", ("sv",))
 MIN_INFLECTED = 3  # shorter words match only as written
 
 _WORD = re.compile(r"\w+")

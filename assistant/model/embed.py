@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 import zlib
 from collections.abc import Sequence
@@ -14,13 +13,13 @@ import numpy as np
 
 from assistant.config import DEFAULT_MODEL
 from assistant.errors import ModelError
+from assistant.lang.fold import tokens
 
 __all__ = [
     "DEFAULT_MODEL", "Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "load_embedder",
 ]
 
 E5_PREFIXES = ("query: ", "passage: ")
-_WORD = re.compile(r"\w+")
 
 
 class Embedder(Protocol):
@@ -138,16 +137,9 @@ class HashEmbedder:
         """One unit row per text; a text without words gets the empty word's bucket."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            for word in _words(text) or [""]:
+            for word in tokens(text) or [""]:
                 vectors[row, zlib.crc32(word.encode("utf-8")) % self.dim] += 1.0
         return _normalise_rows(vectors)
-
-
-def _words(text: str) -> list[str]:
-    """Lowercased words with diacritics removed (å → a, é → e)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _WORD.findall(folded)
 
 
 def load_embedder(
