@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from assistant.answer.compose import compose, question_language, refusal, resolve
+from assistant.answer.compose import compose, refusal
+from assistant.answer.conversation import resolve
 from assistant.answer.evidence import abstain, gather_evidence, sentence_support
+from assistant.answer.question import question_language
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.index.storage import IndexStore

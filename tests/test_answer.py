@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer.compose import (
-    REFUSAL,
-    compose,
-    is_follow_up,
-    question_kind,
-    question_language,
-    refusal,
-    resolve,
-    satisfies,
-)
+from assistant.answer.compose import REFUSAL, compose, refusal
+from assistant.answer.conversation import is_follow_up, resolve
+from assistant.answer.question import question_kind, question_language, satisfies
 from assistant.types import Chunk, DocInfo, Hit, Sentence, Turn
 
 

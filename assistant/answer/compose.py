@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.conversation import is_follow_up, resolve
-from assistant.answer.question import question_kind, question_language, satisfies
+from assistant.answer.question import question_kind, satisfies
 from assistant.lang import lexicon
 from assistant.lang.terms import gloss_text
 from assistant.types import Answer, Citation, Hit
 
-__all__ = ["REFUSAL", "Candidate", "compose", "is_follow_up", "is_fragment", "is_heading",
-           "question_kind", "question_language", "refusal", "resolve", "satisfies",
+__all__ = ["REFUSAL", "Candidate", "compose", "is_fragment", "is_heading", "refusal",
            "sentence_candidates"]
 
 # The fixed "the documents do not say" sentence of each language (its refusal.txt).
