@@ -48,12 +48,25 @@ def figure(record: dict[str, Any], keys: tuple[str, ...]) -> float | None:
 
 
 def latest_by_size(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The newest structural record per target size, smallest size first."""
+    """Per target size, the records merged oldest first (so each figure is its newest
+    measurement: a --skip-build run keeps the full build of the run before), smallest first."""
     by_size: dict[int, dict[str, Any]] = {}
     for record in records:
         if record.get("bench") == "scale" and record.get("corpus"):
-            by_size[int(record["corpus"]["target_chunks"])] = record
+            size = int(record["corpus"]["target_chunks"])
+            by_size[size] = _merged(by_size.get(size, {}), record)
     return [by_size[k] for k in sorted(by_size)]
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """old updated with new, nested dicts merged key by key."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def slope(points: list[tuple[float, float]]) -> float | None:
@@ -101,7 +114,9 @@ def summary(records: list[dict[str, Any]]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells + tail) + " |")
     notes = [f"- {r['index']['chunks']:,} chunks: {r['date']}, commit {r['commit']}, "
              f"load average at start {r['machine']['loadavg_start']}, "
-             f"{r['machine']['cpus']} cores" for r in rows]
+             f"{r['machine']['cpus']} cores"
+             + ("" if "full_s" in r.get("build", {}) else " (reused the index: no full build)")
+             for r in records if r.get("bench") == "scale" and r.get("index")]
     throughput = [r for r in records if r.get("throughput")]
     if throughput:
         t = throughput[-1]["throughput"]
