@@ -1,1 +1,1 @@
-"""lang"""
+"""Language knowledge: folding, word lists as data per language, compounds, å/ä/ö repair, domain terms, personal numbers."""

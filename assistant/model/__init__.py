@@ -1,1 +1,1 @@
-"""model"""
+"""The embedding model: the Embedder protocol and the offline e5 conversion."""

@@ -1,1 +1,1 @@
-"""retrieval"""
+"""Questions into ranked hits: concepts, the dense and lexical legs, rank fusion."""
