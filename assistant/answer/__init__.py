@@ -1,1 +1,2 @@
-"""Hits into an answer: what the question asks, follow-ups, refusal evidence, quoted sentences with citations."""
+"""Hits into an answer: what the question asks, follow-ups, refusal evidence, and the quoted
+sentences with their citations."""

@@ -1,1 +1,2 @@
-"""Documents into a stored index: chunking, abbreviations, the build, the storage seam and its implementations."""
+"""Documents into a stored index: chunking, abbreviations, the build, and the storage seam with
+its implementations."""

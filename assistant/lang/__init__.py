@@ -1,1 +1,2 @@
-"""Language knowledge: folding, word lists as data per language, compounds, å/ä/ö repair, domain terms, personal numbers."""
+"""Language knowledge: folding, word lists as data per language, compounds, å/ä/ö repair,
+domain terms, personal numbers."""
