@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant.config import Settings, load_settings
 from assistant.console import print_grouped, print_warnings, quiet_third_parties
 from assistant.errors import AssistantError
+from assistant.ingest.catalog import DOC_TYPES
 from assistant.lang.personal import PersonalNumberFilter
 from assistant.types import Filters
 
@@ -35,7 +36,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--type", dest="doc_type", choices=["strategy", "report", "service"],
+    parser.add_argument("--type", dest="doc_type", choices=DOC_TYPES,
                         help="only documents of this type")
     parser.add_argument("--lang", dest="language", metavar="CODE",
                         help="only documents in this language (sv, en)")

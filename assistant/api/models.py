@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.ingest.catalog import DOC_TYPES
+
 MAX_K = 50
 MAX_QUERY_CHARS = 1000
 MAX_QUESTION_CHARS = 1000
@@ -32,7 +34,7 @@ class SearchFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str | None = Field(None, description="strategy, report or service")
+    type: str | None = Field(None, description=f"document type: {', '.join(DOC_TYPES)}")
     language: str | None = Field(None, description="document language, e.g. sv or en")
     doc: str | None = Field(None, description="document id (corpus-relative file name)")
     year: int | None = None
