@@ -2,7 +2,7 @@
 
 Run from the repository root (a few minutes on 2 shared cores the first time; indexes and
 passage vectors are cached in bench/.cache/, so later runs only search and answer):
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/devsets.py
+    PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/devsets.py [--cv]
 It writes bench/devsets-DATE.md (the table, the command, and the questions where plain dense
 ranks the gold passage higher than the assistant) and appends one JSON line per table row to
 bench/results/devsets.jsonl.
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,14 +199,17 @@ class PlainHit:
     score: float
 
 
-def plain_passages(corpus: Path, settings: Settings) -> list[Passage]:
-    """One passage per FAQ answer paragraph, or per assistant chunk for other documents."""
+def plain_passages(corpus: Path, settings: Settings, faq_unit: str = "paragraph"
+                   ) -> list[Passage]:
+    """One passage per FAQ answer paragraph (or, with faq_unit "chunk", per chunk as the
+    assistant cuts it), and per assistant chunk for every other document."""
     catalog = read_catalog(corpus)
     passages: list[Passage] = []
     for path in sorted(corpus.iterdir()):
         if not path.is_file() or path.name == "catalog.json":
             continue
-        if catalog.get(path.name, {}).get("form") == "FAQ answers":
+        faq = catalog.get(path.name, {}).get("form") == "FAQ answers"
+        if faq and faq_unit == "paragraph":
             # the title heading, then one answer per blank-line-separated paragraph
             texts = [" ".join(p.split()) for p in path.read_text(encoding="utf-8").split("\n\n")
                      if p.strip() and not p.lstrip().startswith("#")]
@@ -217,6 +220,11 @@ def plain_passages(corpus: Path, settings: Settings) -> list[Passage]:
                                                     settings.chunk_overlap_sentences)]
         passages += [Passage(path.name, i, t) for i, t in enumerate(texts)]
     return passages
+
+
+def has_faq(corpus: Path) -> bool:
+    """Whether a corpus holds FAQ documents (where the two plain units differ)."""
+    return any(e.get("form") == "FAQ answers" for e in read_catalog(corpus).values())
 
 
 def passage_vectors(passages: list[Passage], embedder: Any) -> np.ndarray:
@@ -366,14 +374,21 @@ def describe(params: FusionParams) -> str:
     return f"k={params.rrf_k:g} w={w} cov={params.min_coverage:g}"
 
 
-FIXED = [  # rows measured as they are, not fitted
-    ("defaults", FusionParams()),
-    ("lexical leg ungated (min_coverage 0)", FusionParams(min_coverage=0.0)),
-    ("lexical leg alone, ungated", FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0)),
-    ("lexical leg alone as plain BM25 (ungated, whole words, no term expansion)",
-     FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0, compounds="none",
-                  expand_terms=False)),
-]
+def fixed_rows() -> list[tuple[str, FusionParams]]:
+    """Rows measured as they are, not fitted. Plain BM25 is the FTS5 leg alone, ungated, with
+    whole-word matching where the parameters still offer compound matching."""
+    bm25: dict[str, Any] = {"weights": (0.0, 0.0, 1.0), "min_coverage": 0.0,
+                            "expand_terms": False}
+    whole_words = "compounds" in {f.name for f in fields(FusionParams)}
+    if whole_words:
+        bm25["compounds"] = "none"
+    return [
+        ("defaults", FusionParams()),
+        ("lexical leg ungated (min_coverage 0)", FusionParams(min_coverage=0.0)),
+        ("lexical leg alone, ungated", FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0)),
+        ("lexical leg alone as plain BM25 (ungated, "
+         + ("whole words, " if whole_words else "") + "no term expansion)", FusionParams(**bm25)),
+    ]
 
 
 def cross_validate(indexes: dict[str, Settings], embedder: Any, eval_dir: Path) -> list[str]:
@@ -389,7 +404,8 @@ def cross_validate(indexes: dict[str, Settings], embedder: Any, eval_dir: Path) 
     for evalset in scored:
         questions[evalset.name] = [q for q in read_parts(evalset.parts)[0] if q.answerable]
     candidates = grid()
-    variants = candidates + [p for _, p in FIXED if p not in candidates]
+    fixed = fixed_rows()
+    variants = candidates + [p for _, p in fixed if p not in candidates]
     hits: dict[tuple[str, FusionParams], list[Any]] = {}
     for evalset in scored:
         texts = [q.question for q in questions[evalset.name]]
@@ -428,7 +444,7 @@ def cross_validate(indexes: dict[str, Settings], embedder: Any, eval_dir: Path) 
     for name, qs in questions.items():
         cv_hits = [hits[name, chosen[name, i]][i] for i in range(len(qs))]
         rows = [("cross-validated, best on train", cv_hits)]
-        rows += [(label, hits[name, params]) for label, params in FIXED]
+        rows += [(label, hits[name, params]) for label, params in fixed]
         oracle = max(candidates, key=lambda p, n=name: sum(rr[n, p]))
         rows.append((f"best in hindsight (optimistic): {describe(oracle)}", hits[name, oracle]))
         for label, found in rows:
@@ -469,9 +485,16 @@ def main() -> int:
     parser.add_argument("--cv", action="store_true",
                         help="also cross-validate the fusion parameters (retrieval sets)")
     args = parser.parse_args()
+    import assistant
+
+    if not Path(assistant.__file__).resolve().is_relative_to(REPO):
+        # the venv's editable install may point at another checkout of the project
+        raise SystemExit(f"assistant is imported from {assistant.__file__}, not from {REPO}: "
+                         "run with PYTHONPATH=$PWD from the repository root")
     started = time.monotonic()
-    command = "OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/devsets.py " + shlex.join(
-        sys.argv[1:])
+    run = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    command = ("PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/devsets.py "
+               + shlex.join(sys.argv[1:]))
     date = dt.date.today().isoformat()
     settings = load_settings()
     configure_threads(settings)
@@ -482,38 +505,50 @@ def main() -> int:
     sets = [s for s in eval_sets(args.eval_dir) if args.sets is None or s.name in args.sets]
     dirs = corpus_dirs(args.eval_dir)
     order = ("seed", "ref", "seed+ret", "ret")  # each index starts from the one before it
+    needed = {s.corpus for s in sets} | ({"seed", "ret"} if args.cv else set())
     indexes = {name: built_index(name, dirs[name], settings, embedder, order[:i][::-1])
-               for i, name in enumerate(order) if any(s.corpus == name for s in sets)}
+               for i, name in enumerate(order) if name in needed}
 
     commit = git_commit()
     rows, records, notes = [HEAD], [], []
-    plain_cache: dict[str, tuple[list[Passage], np.ndarray]] = {}
+    plain_cache: dict[tuple[str, str], tuple[list[Passage], np.ndarray]] = {}
+    unbalanced = replace(FusionParams(), balance_languages=False)
     for evalset in sets:
         questions, parts = read_parts(evalset.parts)
+        texts = [q.question for q in questions]
         engine = Engine(indexes[evalset.corpus], embedder)
-        hits = engine.search([q.question for q in questions], k=K)
+        hits = engine.search(texts, k=K)
         answers = [engine.ask(q.question) for q in questions]
         generation = engine.reader.generation.name
         engine.close()
-        if evalset.corpus not in plain_cache:
-            passages = plain_passages(dirs[evalset.corpus], settings)
-            plain_cache[evalset.corpus] = passages, passage_vectors(passages, embedder)
-        passages, vectors = plain_cache[evalset.corpus]
+        engine = Engine(indexes[evalset.corpus], embedder, params=unbalanced)
         outcomes = {"assistant": Outcome(questions, parts, hits, answers),
-                    "plain dense": Outcome(questions, parts,
-                                           plain_search(questions, passages, vectors, embedder),
-                                           None)}
+                    "assistant, no language balancing (retrieval only)": Outcome(
+                        questions, parts, engine.search(texts, k=K), None)}
+        engine.close()
+        units = {"plain dense": "paragraph"}
+        if has_faq(dirs[evalset.corpus]):
+            units["plain dense over the assistant's chunks"] = "chunk"
+        for system, unit in units.items():
+            if (evalset.corpus, unit) not in plain_cache:
+                found = plain_passages(dirs[evalset.corpus], settings, unit)
+                plain_cache[evalset.corpus, unit] = found, passage_vectors(found, embedder)
+            passages, vectors = plain_cache[evalset.corpus, unit]
+            outcomes[system] = Outcome(questions, parts, plain_search(questions, passages,
+                                                                      vectors, embedder), None)
+        sizes = {system: len(plain_cache[evalset.corpus, unit][0])
+                 for system, unit in units.items()}
         together = len(evalset.parts) > 1
         for part, lang, positions in groups(outcomes["assistant"], together):
             reports = {}
             for system, outcome in outcomes.items():
                 figures, reports[system] = measure(outcome, positions)
                 rows.append(table_row(evalset.name, part, lang, system, figures))
-                records.append({"date": date, "commit": commit, "set": evalset.name,
+                records.append({"date": date, "run": run, "commit": commit, "set": evalset.name,
                                 "part": part or None, "corpus": evalset.corpus, "lang": lang,
                                 "system": system, "generation": generation if
                                 system == "assistant" else None,
-                                "passages": len(passages), **figures})
+                                "passages": sizes.get(system), **figures})
             if lang != "all":
                 label = f"{evalset.name}{': ' + part if part else ''} ({lang})"
                 notes += differences(label, reports["assistant"], reports["plain dense"], 12)
@@ -528,8 +563,11 @@ def main() -> int:
         f"{minutes:.1f} min on this machine. Index settings: chunk_words {settings.chunk_words}, "
         f"max {settings.chunk_max_words}; model {settings.model}; fusion defaults. Plain dense: "
         "e5 with its prefixes over one passage per FAQ answer paragraph or per assistant chunk, "
-        "no context, no refusal (see the script's docstring). Counts in the answer columns are "
-        "of unanswerable / answerable questions; a dash: nothing to count or not applicable.\n",
+        "no context, no refusal (see the script's docstring). Two diagnostic rows beside them: "
+        "the assistant's retrieval without language balancing (its other defaults kept), and, "
+        "where the corpus has FAQ documents, plain dense over the assistant's own chunks of "
+        "them instead of one passage per answer. Counts in the answer columns are of "
+        "unanswerable / answerable questions; a dash: nothing to count or not applicable.\n",
         "\n".join(rows), "",
         "## Where plain dense ranks the gold passage higher\n",
         "Rank of the first gold hit, assistant vs plain dense (>10: not in the top ten); the "
