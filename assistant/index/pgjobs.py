@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from assistant.index.pgschema import Pool, migrate
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 20  # lapsed leases before a job fails (a document that kills its worker)
 # What the catalog shows for an open job (a finished one shows the index's own facts).
 STATUS = {("index", "queued"): "queued", ("index", "running"): "indexing",
           ("remove", "queued"): "removing", ("remove", "running"): "removing"}
@@ -54,10 +54,11 @@ class JobQueue:
                                   (doc, action)).fetchone()
         return int(job)
 
-    def claim(self, worker: str, lease_s: int, limit: int = 100) -> list[Job]:
+    def claim(self, worker: str, lease_s: int, limit: int = 100,
+              max_attempts: int = MAX_ATTEMPTS) -> list[Job]:
         """Take queued jobs (and jobs whose lease ran out) for `worker`, oldest first."""
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(_EXPIRE, (MAX_ATTEMPTS,))
+            conn.execute(_EXPIRE, (max_attempts,))
             rows = conn.execute(_CLAIM, {"worker": worker, "lease": lease_s,
                                          "limit": limit}).fetchall()
         return sorted((Job(int(i), d, a) for i, d, a in rows), key=lambda job: job.id)
