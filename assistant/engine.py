@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
+
 from assistant.answer.compose import compose, question_language, refusal, resolve
 from assistant.answer.evidence import abstain, gather_evidence, sentence_support
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.index.backend import open_index
+from assistant.index.backend import open_index, snapshot
 from assistant.index.storage import IndexStore
 from assistant.index.store import set_search_threads
 from assistant.model.embed import Embedder, load_embedder
@@ -66,8 +68,9 @@ class Engine:
         """Ranked hits for each query; the queries are embedded in one batch."""
         reader = self.reader
         vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
-        return [search_vector(reader, q, v, k, filters, self.params)
-                for q, v in zip(queries, vectors, strict=True)]
+        with snapshot(reader):
+            return [search_vector(reader, q, v, k, filters, self.params)
+                    for q, v in zip(queries, vectors, strict=True)]
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """A short answer quoted from the documents with citations, or a refusal that shows
@@ -76,6 +79,12 @@ class Engine:
         language = question_language(question)
         reader = self.reader
         vector = self.embedder.queries([dense_query(resolved, self.params)])[0]
+        with snapshot(reader):
+            return self._answer(question, resolved, language, reader, vector)
+
+    def _answer(self, question: str, resolved: str, language: str, reader: IndexStore,
+                vector: np.ndarray) -> Answer:
+        """Ask's retrieval and composition over one state of the index."""
         concepts = query_concepts(reader, resolved, self.params)
         hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params,
                              concepts)

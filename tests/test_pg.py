@@ -3,6 +3,9 @@ embedded store, incremental builds, transactions, migrations, the model check, c
 
 from __future__ import annotations
 
+import threading
+import time
+
 import psycopg
 import pytest
 
@@ -168,3 +171,43 @@ def test_unreachable_database_names_address_and_fix(tmp_path) -> None:  # type: 
     message = str(caught.value)
     assert "s3cret" not in message and "app:***@" in message
     assert "ASSISTANT_DATABASE_URL" in message
+
+
+def test_a_search_reads_one_state_while_a_build_commits(pg_settings: Settings) -> None:
+    build_index(pg_settings, HashEmbedder())
+    store = open_pg_store(pg_settings.database_url)
+    vector = HashEmbedder().queries(["survey municipalities"])[0]
+    with store.snapshot():
+        rows = [r for r, _ in store.search_chunks(vector, 10, {"report.txt"})]
+        remove_document(pg_settings, "report.txt", HashEmbedder())  # commits meanwhile
+        assert rows and set(store.chunks(rows)) == set(rows)
+        assert {store.row_doc(r) for r in rows} == {"report.txt"}
+        assert store.search_chunks(vector, 10, {"report.txt"})
+    time.sleep(1.1)
+    assert store.search_chunks(vector, 10, {"report.txt"}) == []
+    assert "report.txt" not in store.documents()
+
+
+def test_searches_never_fail_while_builds_replace_documents(pg_settings: Settings) -> None:
+    build_index(pg_settings, HashEmbedder())
+    engine, errors, stop = Engine(pg_settings, HashEmbedder()), [], threading.Event()
+
+    def search() -> None:
+        while not stop.is_set():
+            try:
+                engine.search(["survey municipalities", "boende"], k=5)
+                engine.ask("Who answered the survey?")
+            except Exception as exc:  # noqa: BLE001 — any failure is the finding
+                errors.append(exc)
+
+    threads = [threading.Thread(target=search) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for i in range(6):
+        (pg_settings.corpus_dir / "report.txt").write_text(
+            f"Annual report {i}. A national survey had answers from {200 + i} municipalities.\n")
+        build_index(pg_settings, HashEmbedder())
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []

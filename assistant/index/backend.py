@@ -5,7 +5,8 @@ locks and writes through here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from assistant.config import Settings
 from assistant.index.storage import IndexStore, IndexWriter
@@ -56,3 +57,10 @@ def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> Ind
 
     assert previous is None or isinstance(previous, GenerationStore)
     return GenerationWriter(settings.index_dir, dim, previous)
+
+
+def snapshot(store: IndexStore) -> AbstractContextManager[Any]:
+    """A context in which one search reads one state of the index: the database's snapshot
+    (builds commit while servers search); a generation never changes, so nothing for it."""
+    pinned = getattr(store, "snapshot", None)
+    return pinned() if pinned is not None else nullcontext()

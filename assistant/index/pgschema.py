@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -114,12 +115,32 @@ class Pool:
     def __init__(self, url: str, size: int = 8) -> None:
         self.url = url
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue(maxsize=size)
+        self._pinned = threading.local()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Run this thread's queries on one connection in one read-only repeatable-read
+        transaction, so a search sees one state of the index even while a build commits."""
+        if getattr(self._pinned, "conn", None) is not None:
+            yield
+            return
+        with self.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self._pinned.conn = conn
+            try:
+                yield
+            finally:
+                self._pinned.conn = None
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
         """A connection for one use; database failures become DatabaseError."""
         import psycopg
 
+        pinned = getattr(self._pinned, "conn", None)
+        if pinned is not None:  # inside a snapshot: its failure is handled there
+            yield pinned
+            return
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:

@@ -106,6 +106,7 @@ class PgStore:
         self._checked = 0.0
         self._meta: dict[str, Any] = {}
         self._docs: dict[str, DocInfo] = {}
+        self._latest: dict[str, DocInfo] = {}
         self._df: dict[tuple[str, int], int] = {}
         self._size = 0
         self._row_doc: dict[int, str] = {}
@@ -125,10 +126,18 @@ class PgStore:
                                     "form FROM documents ORDER BY first_row, doc").fetchall()
                 (size,) = conn.execute("SELECT count(*) FROM chunks").fetchone()
                 self._meta, self._version, self._size = meta, meta.get("version"), int(size)
-                self._docs = {row[0]: DocInfo(*row) for row in docs}
+                # a document just removed stays one version longer, for the searches still
+                # reading the snapshot that holds it
+                previous, self._latest = self._latest, {row[0]: DocInfo(*row) for row in docs}
+                self._docs = {**self._latest, **{d: info for d, info in previous.items()
+                                                 if d not in self._latest}}
                 self._df = {}
                 self.name = f"postgres v{self._version}"
         self._checked = now
+
+    def snapshot(self) -> Any:
+        """A context in which this thread's reads see one state of the index."""
+        return self.pool.snapshot()
 
     @property
     def build(self) -> Mapping[str, Any]:
