@@ -67,7 +67,7 @@ def found_on(base: str, query: str, doc: str | None) -> bool:
 
 
 def run(args: argparse.Namespace, root: Path, url: str) -> dict[str, object]:
-    shutil.copytree(REPO / "corpus", root / "corpus")
+    shutil.copytree(REPO / "corpus", root / "corpus")  # indexed already: unchanged files
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
            "ASSISTANT_DATABASE_URL": url, "ASSISTANT_CORPUS_DIR": str(root / "corpus"),
            "ASSISTANT_INDEX_DIR": str(root / "index"), "ASSISTANT_MODEL": args.model,
@@ -117,13 +117,17 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--model", default="intfloat/multilingual-e5-small")
+    parser.add_argument("--database", metavar="URL",
+                        help="a scratch database that holds corpus/ indexed with --model "
+                             "(default: a new private one, indexed first)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="assistant-pgload-"))
-    server = start_database(root)
+    server = None if args.database else start_database(root)
     try:
-        result = run(args, root, str(server.get_uri()))
+        result = run(args, root, args.database or str(server.get_uri()))
     finally:
-        server.cleanup()
+        if server is not None:
+            server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     with (REPO / "bench" / "results" / "pg_load.jsonl").open("a", encoding="utf-8") as fh:
