@@ -78,7 +78,8 @@ def run(args: argparse.Namespace, root: Path, url: str) -> dict[str, object]:
     build_s = round(time.perf_counter() - t0, 1)
     ports = [free_port(), free_port()]
     processes = [subprocess.Popen([ASSISTANT, "serve", "--port", str(p)], env=env,
-                                  stderr=subprocess.DEVNULL) for p in ports]
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for p in ports]
     processes.append(subprocess.Popen([ASSISTANT, "worker"], env=env, stderr=subprocess.DEVNULL))
     try:
         for port, process in zip(ports, processes, strict=False):
