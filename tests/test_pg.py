@@ -211,3 +211,21 @@ def test_searches_never_fail_while_builds_replace_documents(pg_settings: Setting
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_cli_index_against_the_database(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    monkeypatch.setenv("ASSISTANT_DATABASE_URL", pg_settings.database_url)
+    monkeypatch.setenv("ASSISTANT_MODEL", "hash")
+    argv = ["index", "--corpus", str(pg_settings.corpus_dir), "--index",
+            str(pg_settings.index_dir)]
+    assert main(argv) == 0
+    assert "3 indexed, 0 unchanged" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "0 indexed, 3 unchanged" in capsys.readouterr().out
+    assert not pg_settings.index_dir.exists()  # nothing written to the index folder
+    assert main(["search", "--index", str(pg_settings.index_dir), "--json", "survey"]) == 0
+    assert '"doc": "report.txt"' in capsys.readouterr().out
+    assert pg_settings.database_url not in repr(pg_settings)  # it may hold a password
