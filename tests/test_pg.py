@@ -229,3 +229,25 @@ def test_cli_index_against_the_database(pg_settings: Settings, monkeypatch: pyte
     assert main(["search", "--index", str(pg_settings.index_dir), "--json", "survey"]) == 0
     assert '"doc": "report.txt"' in capsys.readouterr().out
     assert pg_settings.database_url not in repr(pg_settings)  # it may hold a password
+
+
+def test_a_lost_connection_mid_build_is_a_clear_error_and_commits_nothing(
+        pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_index(pg_settings, HashEmbedder())
+    url = pg_settings.database_url
+    before = _count(url, "SELECT count(*) FROM chunks")
+    for name in ("ansvar.md", "housing.html"):
+        path = pg_settings.corpus_dir / name
+        path.write_text(path.read_text() + "\n\nEtt nytt stycke om boende.\n")
+    real_add = PgWriter._add
+
+    def add_then_lose(self, document):  # type: ignore[no-untyped-def]
+        real_add(self, document)
+        self.conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(PgWriter, "_add", add_then_lose)
+    with pytest.raises(DatabaseError, match="failed while writing ansvar.md.*nothing of this "
+                                            "build was committed"):
+        build_index(pg_settings, HashEmbedder())
+    assert _count(url, "SELECT count(*) FROM chunks") == before
+    assert _count(url, "SELECT count(*) FROM chunks WHERE text LIKE '%nytt stycke%'") == 0

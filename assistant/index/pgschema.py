@@ -85,10 +85,27 @@ def connect(url: str) -> Any:
         # keep filtered searches complete: scan on past ef_search until enough rows pass
         conn.execute("SET hnsw.iterative_scan = relaxed_order")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(f"cannot reach the database at {mask_url(url)} ({reason}); "
-                            f"{FIX}") from exc
+        raise DatabaseError(f"cannot reach the database at {mask_url(url)} "
+                            f"({_first_line(exc)}); {FIX}") from exc
     return conn
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def failures(url: str, doing: str, then: str) -> Iterator[None]:
+    """Turn a lost or failing connection into DatabaseError: what was being done, and `then`
+    (what it means and what to do)."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise DatabaseError(f"the database at {mask_url(url)} failed {doing} "
+                            f"({_first_line(exc)}); {then}") from exc
 
 
 def migrate(conn: Any) -> int:
@@ -150,8 +167,8 @@ class Pool:
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             conn.close()
             raise DatabaseError(f"the database at {mask_url(self.url)} failed the request "
-                                f"({str(exc).strip().splitlines()[0] if str(exc) else exc!r}); "
-                                f"it may be restarting: retry in a moment") from exc
+                                f"({_first_line(exc)}); it may be restarting: retry in a "
+                                f"moment") from exc
         except BaseException:
             conn.close()
             raise

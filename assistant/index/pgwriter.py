@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.index.pgschema import connect, migrate
+from assistant.index.pgschema import connect, failures, migrate
 from assistant.index.pgstore import tsvector, vector_text
 from assistant.index.storage import StoredDocument
 from assistant.index.store import lexical_text
@@ -19,6 +19,7 @@ from assistant.lang.compounds import compound_terms
 from assistant.types import Chunk
 
 BUILD_LOCK = 7340002  # advisory lock id held by the build in progress
+LOST = "nothing of this build was committed: run it again once the database is back"
 
 
 @contextmanager
@@ -27,8 +28,9 @@ def pg_build_lock(url: str) -> Iterator[None]:
     the server when this process dies, as its connection goes."""
     conn = connect(url)
     try:
-        migrate(conn)
-        conn.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
+        with failures(url, "while taking the build lock", LOST):
+            migrate(conn)
+            conn.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
         yield
     finally:
         conn.close()
@@ -38,14 +40,16 @@ class PgWriter:
     """Writes the next build in one transaction; `commit` makes it visible to every reader."""
 
     def __init__(self, url: str, dim: int) -> None:
-        self.dim = dim
+        self.url, self.dim = url, dim
         self.conn = connect(url)
         self.conn.autocommit = False
         self.written: set[str] = set()
-        (old,) = self.conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone() or (None,)
-        if old is not None and int(old) != dim:  # another model: its vector indexes go
-            self.conn.execute("DELETE FROM documents")
-            self.conn.execute("DROP INDEX IF EXISTS chunks_hnsw, sentences_hnsw")
+        with failures(url, "during the build", LOST):
+            (old,) = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'dim'").fetchone() or (None,)
+            if old is not None and int(old) != dim:  # another model: its vector indexes go
+                self.conn.execute("DELETE FROM documents")
+                self.conn.execute("DROP INDEX IF EXISTS chunks_hnsw, sentences_hnsw")
 
     def keep(self, doc: str) -> None:
         """An unchanged document stays as it is."""
@@ -53,6 +57,10 @@ class PgWriter:
 
     def add(self, document: StoredDocument) -> None:
         """Replace a document's rows with these chunks, sentences and vectors."""
+        with failures(self.url, f"while writing {document.info.doc}", LOST):
+            self._add(document)
+
+    def _add(self, document: StoredDocument) -> None:
         info, conn = document.info, self.conn
         conn.execute("DELETE FROM documents WHERE doc = %s", (info.doc,))
         n = len(document.chunks)
@@ -84,6 +92,10 @@ class PgWriter:
     def commit(self, build: Mapping[str, Any]) -> str:
         """Remove documents neither added nor kept, record how the index was built, build the
         vector indexes if missing, and commit; the name of the new state."""
+        with failures(self.url, "while committing the build", LOST):
+            return self._commit(build)
+
+    def _commit(self, build: Mapping[str, Any]) -> str:
         conn = self.conn
         conn.execute("DELETE FROM documents WHERE doc <> ALL(%s)", (sorted(self.written),))
         for table in ("chunks", "sentences"):
@@ -100,8 +112,13 @@ class PgWriter:
         return f"postgres v{version}"
 
     def abort(self) -> None:
-        """Drop the unfinished build."""
-        self.conn.rollback()
+        """Drop the unfinished build (a lost connection has dropped it already)."""
+        import psycopg
+
+        try:
+            self.conn.rollback()
+        except psycopg.Error:  # the connection is gone, and with it the transaction
+            pass
         self.conn.close()
 
 
