@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from assistant.index.pgschema import Pool, migrate
 
+KEEP_DONE_DAYS = 7  # finished jobs are deleted this long after they finished
 MAX_ATTEMPTS = 20  # lapsed leases before a job fails (a document that kills its worker)
 # What the catalog shows for an open job (a finished one shows the index's own facts).
 STATUS = {("index", "queued"): "queued", ("index", "running"): "indexing",
@@ -58,6 +59,8 @@ class JobQueue:
               max_attempts: int = MAX_ATTEMPTS) -> list[Job]:
         """Take queued jobs (and jobs whose lease ran out) for `worker`, oldest first."""
         with self.pool.connection() as conn, conn.transaction():
+            conn.execute("DELETE FROM jobs WHERE state = 'done' AND updated < now() - "
+                         "make_interval(days => %s)", (KEEP_DONE_DAYS,))
             conn.execute(_EXPIRE, (max_attempts,))
             rows = conn.execute(_CLAIM, {"worker": worker, "lease": lease_s,
                                          "limit": limit}).fetchall()

@@ -111,6 +111,7 @@ class PgStore:
         self._size = 0
         self._row_doc: dict[int, str] = {}
         self._chunks: dict[int, Chunk] = {}
+        self._sentence_vectors: dict[int, np.ndarray] = {}
         self._refresh()
 
     # --- the catalog, refreshed when a build commits --------------------------------------
@@ -209,13 +210,17 @@ class PgStore:
         return self._nearest("sentences", "chunk_row", vector, k, docs)
 
     def sentence_vectors(self, row: int) -> np.ndarray:
-        """The vectors of a chunk's sentences, in sentence order."""
-        with self.pool.connection() as conn:
-            found = conn.execute("SELECT embedding::text FROM sentences WHERE chunk_row = %s "
-                                 "ORDER BY idx", (row,)).fetchall()
-        if not found:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([parse_vector(v) for (v,) in found])
+        """The vectors of a chunk's sentences, in sentence order (cached: a row never
+        changes)."""
+        if row not in self._sentence_vectors:
+            with self.pool.connection() as conn:
+                found = conn.execute("SELECT embedding::text FROM sentences WHERE chunk_row = %s "
+                                     "ORDER BY idx", (row,)).fetchall()
+            if len(self._sentence_vectors) > 20_000:
+                self._sentence_vectors.clear()
+            self._sentence_vectors[row] = (np.stack([parse_vector(v) for (v,) in found])
+                                           if found else np.zeros((0, self.dim), np.float32))
+        return self._sentence_vectors[row]
 
     # --- the lexical leg ------------------------------------------------------------------
 
