@@ -48,6 +48,10 @@ def own_server() -> Iterator[object]:
     """A server of this test's own, to restart."""
     server = start_pg()
     yield server
+    try:  # the postmaster the test started is not the one pgserver knows
+        _pg_ctl(server, "-m", "fast", "stop")
+    except subprocess.CalledProcessError:
+        pass  # not running
     stop_pg(server)
 
 
