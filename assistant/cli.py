@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     e.add_argument("--index", metavar="DIR", help="index folder (default: index)")
 
+    p = sub.add_parser("worker", help="index the uploads and removals queued in the database "
+                                      "(needs ASSISTANT_DATABASE_URL)")
+    p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
+    p.add_argument("--once", action="store_true", help="stop when the queue is empty")
+    _add_common(p)
+
     p = sub.add_parser("serve", help="run the HTTP API (builds the index first if missing)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8000)")
@@ -311,13 +317,30 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.index.generations import generations, open_generation
 
     settings = settings.with_overrides(host=args.host, port=args.port)
-    if not generations(settings.index_dir):
-        print("no index yet: building it from the corpus first", file=sys.stderr)
-        cmd_index(settings)
-    open_generation(settings.index_dir)
+    if settings.database_url:
+        _database_index(settings)
+    else:
+        if not generations(settings.index_dir):
+            print("no index yet: building it from the corpus first", file=sys.stderr)
+            cmd_index(settings)
+        open_generation(settings.index_dir)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 log_config=uvicorn_log_config())
     return 0
+
+
+def _database_index(settings: Settings) -> None:
+    """Check the database before serving (unreachable: the address and the fix); build the
+    index from the corpus first if it holds none."""
+    from assistant.errors import IndexMissingError
+    from assistant.index.backend import open_index
+
+    try:
+        open_index(settings).close()
+    except IndexMissingError:
+        print("no index in the database yet: building it from the corpus first",
+              file=sys.stderr)
+        cmd_index(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ask(settings, args)
         if args.command == "eval":
             return cmd_eval(settings, args)
+        if args.command == "worker":
+            from assistant.worker import run_worker
+
+            run_worker(settings, once=args.once)
+            return 0
         if args.command == "serve":
             return cmd_serve(settings, args)
     except AssistantError as exc:

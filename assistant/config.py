@@ -46,6 +46,11 @@ class Settings:
     # Days a feedback entry (index/feedback.sqlite) is kept; older ones are deleted on each
     # write. 0: keep them all.
     feedback_retention_days: int = 365
+    # postgresql://user:password@host:port/db: keep the index, catalog and jobs in PostgreSQL
+    # (several servers and `assistant worker` processes share it) instead of index_dir.
+    # Left out of repr: it may hold a password.
+    database_url: str = field(default="", repr=False)
+    job_lease_s: int = 120  # a worker's claim on a job lapses this long after its last renewal
     log_level: str = "warning"  # debug, info, warning or error; logs always mask personal numbers
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
+
 from assistant.answer.compose import compose, refusal
 from assistant.answer.conversation import resolve
 from assistant.answer.evidence import abstain, gather_evidence, sentence_support
 from assistant.answer.question import question_language
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.index.backend import open_index, snapshot
 from assistant.index.storage import IndexStore
-from assistant.index.store import open_store, set_search_threads
+from assistant.index.store import set_search_threads
 from assistant.model.embed import Embedder, load_embedder
 from assistant.retrieval.concepts import query_concepts
 from assistant.retrieval.fusion import FusionParams
@@ -55,7 +58,7 @@ class Engine:
     def reader(self) -> IndexStore:
         """The serving index (opened and verified on first use)."""
         if self._reader is None:
-            self._reader = open_store(self.settings.index_dir, self.settings.model)
+            self._reader = open_index(self.settings, self.settings.model)
         return self._reader
 
     def load(self) -> None:
@@ -67,8 +70,9 @@ class Engine:
         """Ranked hits for each query; the queries are embedded in one batch."""
         reader = self.reader
         vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
-        return [search_vector(reader, q, v, k, filters, self.params)
-                for q, v in zip(queries, vectors, strict=True)]
+        with snapshot(reader):
+            return [search_vector(reader, q, v, k, filters, self.params)
+                    for q, v in zip(queries, vectors, strict=True)]
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """A short answer quoted from the documents with citations, or a refusal that shows
@@ -77,6 +81,12 @@ class Engine:
         language = question_language(question)
         reader = self.reader
         vector = self.embedder.queries([dense_query(resolved, self.params)])[0]
+        with snapshot(reader):
+            return self._answer(question, resolved, language, reader, vector)
+
+    def _answer(self, question: str, resolved: str, language: str, reader: IndexStore,
+                vector: np.ndarray) -> Answer:
+        """Ask's retrieval and composition over one state of the index."""
         concepts = query_concepts(reader, resolved, self.params)
         hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params,
                              concepts)
@@ -101,6 +111,8 @@ class Engine:
         except AssistantError:
             self._reader = previous
             raise
+        if previous is not None and self.settings.database_url:
+            previous.close()  # only its idle connections: a running search finishes
 
     def close(self) -> None:
         """Release the index."""

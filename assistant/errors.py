@@ -45,3 +45,7 @@ class EvalFileError(AssistantError):
 
 class TermsFileError(AssistantError):
     """The English–Swedish terms file is malformed."""
+
+
+class DatabaseError(AssistantError):
+    """The PostgreSQL database cannot be reached or failed a request (retry later)."""

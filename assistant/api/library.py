@@ -17,7 +17,12 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from assistant.engine import Engine
-from assistant.errors import AssistantError, DocumentNotFoundError, UnsupportedFormatError
+from assistant.errors import (
+    AssistantError,
+    DatabaseError,
+    DocumentNotFoundError,
+    UnsupportedFormatError,
+)
 from assistant.index.builder import corpus_files
 from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
@@ -75,7 +80,9 @@ def check_content(data: bytes, suffix: str) -> None:
 
 
 class Library:
-    """Lists, adds and removes corpus documents; re-indexes in one background thread."""
+    """Lists, adds and removes corpus documents; re-indexes in one background thread, or,
+    with a database, queues jobs for `assistant worker` (and the catalog's states come from
+    the jobs)."""
 
     def __init__(self, engine: Engine, on_built: Callable[[], None] | None = None) -> None:
         self.engine = engine
@@ -88,6 +95,11 @@ class Library:
         self._building = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._queue = None
+        if self.settings.database_url:
+            from assistant.index.pgjobs import JobQueue
+
+            self._queue = JobQueue(self.settings.database_url)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -97,7 +109,7 @@ class Library:
         files = dict(corpus_files(self.settings.corpus_dir))
         indexed, failed = self._index_facts()
         with self._cond:
-            jobs = dict(self._jobs)
+            jobs = self._queue.states() if self._queue else dict(self._jobs)
         result = []
         for doc in sorted(set(files) | set(indexed) | set(jobs) | set(failed)):
             state, error = jobs.get(doc, (None, None))
@@ -129,9 +141,11 @@ class Library:
         """The facts of each indexed document, and the failed ones with their reasons."""
         try:
             reader = self.engine.reader
+            return reader.documents(), dict(reader.failed)
+        except DatabaseError:
+            raise  # 503: the catalog cannot be told without the database
         except AssistantError:
             return {}, {}
-        return reader.documents(), dict(reader.failed)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -178,6 +192,9 @@ class Library:
             yield
 
     def _schedule(self, doc: str, state: str) -> None:
+        if self._queue is not None:
+            self._queue.enqueue(doc, "index" if state == "queued" else "remove")
+            return
         with self._cond:
             self._jobs[doc] = (state, None)
             self._pending = True
@@ -188,11 +205,22 @@ class Library:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no build is queued or running; False on timeout."""
+        if self._queue is not None:  # the workers' jobs
+            import time
+
+            deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+            while self._queue.open_jobs():
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+            return True
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._building, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the background thread after the build in progress, if any."""
+        if self._queue is not None:
+            self._queue.close()
         with self._cond:
             self._closed = True
             self._cond.notify_all()

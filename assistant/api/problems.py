@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.errors import (
     AssistantError,
     ConfigError,
+    DatabaseError,
     DocumentNotFoundError,
     IndexCorruptError,
     IndexMismatchError,
@@ -33,6 +34,7 @@ STATUS_BY_ERROR: tuple[tuple[type[AssistantError], int], ...] = (
     (IndexMismatchError, 503),
     (IndexCorruptError, 503),
     (ModelError, 503),
+    (DatabaseError, 503),
     (ConfigError, 500),
 )
 

@@ -16,16 +16,11 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import AssistantError, DocumentNotFoundError, IngestError
 from assistant.index.abbreviations import definitions, spell_out, used
+from assistant.index.backend import build_lock, new_writer, open_index, prune
 from assistant.index.chunking import chunk_document, document_text
-from assistant.index.generations import (
-    build_lock,
-    generations,
-    open_generation,
-    prune_generations,
-    read_manifest,
-)
-from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.store import GenerationStore, GenerationWriter
+from assistant.index.generations import generations, open_generation, read_manifest
+from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
+from assistant.index.store import GenerationStore
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
@@ -111,8 +106,17 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _previous(settings: Settings) -> GenerationStore | None:
-    """The serving generation, if it was built the same way and can be reused."""
+def _previous(settings: Settings) -> IndexStore | None:
+    """The serving index, if it was built the same way and can be reused."""
+    if settings.database_url:
+        try:
+            store = open_index(settings)
+        except AssistantError:
+            return None
+        if store.build == build_fingerprint(settings):
+            return store
+        store.close()
+        return None
     try:
         generation, manifest = open_generation(settings.index_dir)
     except AssistantError:
@@ -186,7 +190,7 @@ def build_index(
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Index the corpus into a new generation; unchanged files reuse their vectors."""
-    with build_lock(settings.index_dir):
+    with build_lock(settings):
         return _build(settings, embedder, progress)
 
 
@@ -218,13 +222,13 @@ def _build(
                 report.failed == dict(previous.failed)
                 and report.failed_keys == dict(previous.failed_keys)):
             report.generation = previous.name
-            report.pruned = prune_generations(settings.index_dir)  # finish an interrupted one
+            report.pruned = prune(settings)  # finish an interrupted one
             return report
         report.generation = _write(settings, embedder, plan, report, previous)
     finally:
         if previous is not None:
             previous.close()
-    report.pruned = prune_generations(settings.index_dir)
+    report.pruned = prune(settings)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
     return report
@@ -238,16 +242,20 @@ def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
 
 
 def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
-           report: BuildReport, previous: GenerationStore | None) -> str:
+           report: BuildReport, previous: IndexStore | None) -> str:
     """Write the planned documents as the next generation; its name."""
-    writer = GenerationWriter(settings.index_dir, embedder.dim, previous)
-    for document in plan:
-        if isinstance(document, DocumentFacts):
-            writer.keep(document.info.doc)
-        else:
-            writer.add(document)
-    return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
-                          "failed": report.failed, "failed_keys": report.failed_keys})
+    writer = new_writer(settings, embedder.dim, previous)
+    try:
+        for document in plan:
+            if isinstance(document, DocumentFacts):
+                writer.keep(document.info.doc)
+            else:
+                writer.add(document)
+        return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
+                              "failed": report.failed, "failed_keys": report.failed_keys})
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def remove_document(
@@ -261,7 +269,7 @@ def remove_document(
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
     without one the configured model is loaded only if needed.
     """
-    with build_lock(settings.index_dir):
+    with build_lock(settings):
         path = dict(corpus_files(settings.corpus_dir)).get(doc)
         catalog = read_catalog(settings.corpus_dir)
         if path is None and doc not in catalog and doc not in _indexed_names(settings):
@@ -277,6 +285,11 @@ def remove_document(
 def _indexed_names(settings: Settings) -> set[str]:
     """Documents (indexed or failed) of every generation in the index folder."""
     names: set[str] = set()
+    if settings.database_url:
+        store = open_index(settings)
+        names = set(store.docs) | set(store.failed)
+        store.close()
+        return names
     for generation in generations(settings.index_dir):
         try:
             manifest = read_manifest(generation)
@@ -321,7 +334,7 @@ class _LazyEmbedder:
 
 
 def _index_one(
-    name: str, path: Path, entry: dict[str, Any] | None, previous: GenerationStore | None,
+    name: str, path: Path, entry: dict[str, Any] | None, previous: IndexStore | None,
     old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
     plan: list[StoredDocument | DocumentFacts],
 ) -> None:

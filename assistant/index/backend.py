@@ -1,0 +1,66 @@
+"""Which store holds the index: the FAISS + SQLite generations in the index folder, or a
+PostgreSQL database when `database_url` is set. Everything above the index stage opens,
+locks and writes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from assistant.config import Settings
+from assistant.index.storage import IndexStore, IndexWriter
+
+
+def open_index(settings: Settings, model: str | None = None) -> IndexStore:
+    """The serving index; when `model` is given, it must be the one it was built with."""
+    if settings.database_url:
+        from assistant.index.pgstore import open_pg_store
+
+        return open_pg_store(settings.database_url, model)
+    from assistant.index.store import open_store
+
+    return open_store(settings.index_dir, model)
+
+
+@contextmanager
+def build_lock(settings: Settings) -> Iterator[None]:
+    """The build lock: the index folder's, or the database's."""
+    if settings.database_url:
+        from assistant.index.pgwriter import pg_build_lock
+
+        with pg_build_lock(settings.database_url):
+            yield
+    else:
+        from assistant.index.generations import build_lock as folder_lock
+
+        with folder_lock(settings.index_dir):
+            yield
+
+
+def prune(settings: Settings) -> list[str]:
+    """Remove older generations (a database keeps none)."""
+    if settings.database_url:
+        return []
+    from assistant.index.generations import prune_generations
+
+    return prune_generations(settings.index_dir)
+
+
+def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> IndexWriter:
+    """A writer for the next build."""
+    if settings.database_url:
+        from assistant.index.pgwriter import PgWriter
+
+        return PgWriter(settings.database_url, dim)
+    from assistant.index.store import GenerationStore, GenerationWriter
+
+    assert previous is None or isinstance(previous, GenerationStore)
+    return GenerationWriter(settings.index_dir, dim, previous)
+
+
+def snapshot(store: IndexStore) -> AbstractContextManager[Any]:
+    """A context in which one search reads one state of the index: the database's snapshot
+    (builds commit while servers search); a generation never changes, so nothing for it."""
+    pinned = getattr(store, "snapshot", None)
+    return pinned() if pinned is not None else nullcontext()
