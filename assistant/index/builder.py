@@ -1,4 +1,4 @@
-"""Build an index generation from a corpus folder, re-embedding only what changed."""
+"""Build the next commit of an index from a corpus folder, re-embedding only what changed."""
 
 from __future__ import annotations
 
@@ -17,15 +17,10 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, DocumentNotFoundError, IngestError
 from assistant.index.abbreviations import definitions, spell_out, used
 from assistant.index.chunking import chunk_document, document_text
-from assistant.index.generations import (
-    build_lock,
-    generations,
-    open_generation,
-    prune_generations,
-    read_manifest,
-)
+from assistant.index.commits import build_lock, commit_points, open_commit, prune, read_commit
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.store import GenerationStore, GenerationWriter
+from assistant.index.store import SegmentStore
+from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
@@ -52,10 +47,10 @@ class BuildReport:
     # what each failure was for (file, catalog entry, parse limits): unchanged → not retried
     failed_keys: dict[str, str] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)  # per-page warnings
-    generation: str | None = None
+    generation: str | None = None  # the commit point in service after the build
     chunks: int = 0
     sentences: int = 0
-    pruned: list[str] = field(default_factory=list)  # older generations removed
+    pruned: list[str] = field(default_factory=list)  # older commits and segments removed
 
 
 def passage_text(info: DocInfo, chunk: Chunk) -> str:
@@ -111,15 +106,15 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _previous(settings: Settings) -> GenerationStore | None:
-    """The serving generation, if it was built the same way and can be reused."""
+def _previous(settings: Settings) -> SegmentStore | None:
+    """The serving commit, if it was built the same way and can be reused."""
     try:
-        generation, manifest = open_generation(settings.index_dir)
+        _, body = open_commit(settings.index_dir)
+        if body.get("build") != build_fingerprint(settings):
+            return None
+        return SegmentStore(settings.index_dir, body)
     except AssistantError:
         return None
-    if manifest.get("build") != build_fingerprint(settings):
-        return None
-    return GenerationStore(generation, manifest)
 
 
 def _embed_document(
@@ -185,7 +180,7 @@ def build_index(
     embedder: Embedder,
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Index the corpus into a new generation; unchanged files reuse their vectors."""
+    """Index the corpus into a new commit; unchanged files stay in their segments."""
     with build_lock(settings.index_dir):
         return _build(settings, embedder, progress)
 
@@ -218,13 +213,13 @@ def _build(
                 report.failed == dict(previous.failed)
                 and report.failed_keys == dict(previous.failed_keys)):
             report.generation = previous.name
-            report.pruned = prune_generations(settings.index_dir)  # finish an interrupted one
+            report.pruned = prune(settings.index_dir)  # finish an interrupted one
             return report
         report.generation = _write(settings, embedder, plan, report, previous)
     finally:
         if previous is not None:
             previous.close()
-    report.pruned = prune_generations(settings.index_dir)
+    report.pruned = prune(settings.index_dir)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
     return report
@@ -238,16 +233,20 @@ def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
 
 
 def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
-           report: BuildReport, previous: GenerationStore | None) -> str:
-    """Write the planned documents as the next generation; its name."""
-    writer = GenerationWriter(settings.index_dir, embedder.dim, previous)
-    for document in plan:
-        if isinstance(document, DocumentFacts):
-            writer.keep(document.info.doc)
-        else:
-            writer.add(document)
-    return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
-                          "failed": report.failed, "failed_keys": report.failed_keys})
+           report: BuildReport, previous: SegmentStore | None) -> str:
+    """Write the planned documents as the next commit; its name."""
+    writer = SegmentWriter(settings.index_dir, embedder.dim, previous)
+    try:
+        for document in plan:
+            if isinstance(document, DocumentFacts):
+                writer.keep(document.info.doc)
+            else:
+                writer.add(document)
+        return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
+                              "failed": report.failed, "failed_keys": report.failed_keys})
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def remove_document(
@@ -255,8 +254,9 @@ def remove_document(
 ) -> BuildReport:
     """Delete a corpus document's file and catalog entry and rebuild the index without it.
 
-    Older generations that hold the document are removed too (the retention rule in generations),
-    so no copy of its text or vectors stays in the index folder. The file is looked up by its
+    Segments that hold the document are rewritten without it and older commits that list it
+    are removed (see writer and commits), so no copy of its text or vectors stays in the
+    index folder. The file is looked up by its
     corpus-relative name among the corpus files, never joined from the argument. Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
     without one the configured model is loaded only if needed.
@@ -275,14 +275,14 @@ def remove_document(
 
 
 def _indexed_names(settings: Settings) -> set[str]:
-    """Documents (indexed or failed) of every generation in the index folder."""
+    """Documents (indexed or failed) of every commit in the index folder."""
     names: set[str] = set()
-    for generation in generations(settings.index_dir):
+    for path in commit_points(settings.index_dir):
         try:
-            manifest = read_manifest(generation)
+            body = read_commit(path)
         except AssistantError:
             continue
-        names |= set(manifest.get("documents", {})) | set(manifest.get("failed") or {})
+        names |= set(body.get("documents", {})) | set(body.get("failed") or {})
     return names
 
 
@@ -321,7 +321,7 @@ class _LazyEmbedder:
 
 
 def _index_one(
-    name: str, path: Path, entry: dict[str, Any] | None, previous: GenerationStore | None,
+    name: str, path: Path, entry: dict[str, Any] | None, previous: SegmentStore | None,
     old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
     plan: list[StoredDocument | DocumentFacts],
 ) -> None:
