@@ -94,32 +94,37 @@ class SegmentStore:
             facts.update(segment.documents())
         return facts
 
-    def _selector(self, number: int, docs: Collection[str] | None, sentences: bool) -> Any:
-        """FAISS search parameters restricting one segment to live rows of `docs` (None: no
-        restriction needed; a count of 0: nothing to search), cached per restriction."""
+    def _selector(self, number: int, docs: tuple[str, ...] | None, sentences: bool,
+                  docs_key: int) -> Any:
+        """(FAISS search parameters, row count) restricting one segment to the live rows of
+        `docs`, or None when no restriction is needed; cached per restriction, so a query pays
+        a dictionary look-up, not a pass over the documents."""
         import faiss
 
         segment = self.segments[number]
         if docs is None and not segment.deleted:
             return None
-        key = (number, sentences, docs if docs is None or isinstance(docs, tuple)
-               else tuple(sorted(docs)))
-        if key not in self._selectors:
+        key = (number, sentences, docs_key)
+        cached = self._selectors.get(key)
+        if cached is None or cached[2] != docs:  # equal hashes of unequal tuples: rebuild
             if len(self._selectors) >= _CACHED_SELECTORS:
                 self._selectors.clear()
             rows = segment.rows(segment.docs if docs is None else docs, sentences)
             params = (faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows)) if len(rows)
-                      else 0)
-            self._selectors[key] = (params, len(rows))
-        return self._selectors[key]
+                      else None)
+            cached = self._selectors[key] = (params, len(rows), docs)
+        return cached[:2]
 
     def _search(self, vector: np.ndarray, k: int, docs: Collection[str] | None,
                 sentences: bool) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
         query = np.ascontiguousarray(vector[None, :], dtype=np.float32)
+        restriction = None if docs is None else (
+            docs if isinstance(docs, tuple) else tuple(sorted(docs)))
+        docs_key = hash(restriction)  # hashed once per query, not once per segment
         for number, segment in self.segments.items():
             index = segment.sentence_index if sentences else segment.chunk_index
-            selected = self._selector(number, docs, sentences)
+            selected = self._selector(number, restriction, sentences, docs_key)
             params, count = (None, int(index.ntotal)) if selected is None else selected
             n = min(k, count)
             if n == 0:
