@@ -15,7 +15,7 @@ from assistant.index.builder import build_index, remove_document
 from assistant.index.commits import open_commit, segment_folders
 from assistant.index.segment import STORE
 from assistant.index.store import open_store
-from assistant.index.writer import MERGE_AT, merge_plan
+from assistant.index.writer import MERGE_AT, SEGMENT_CHUNKS, merge_plan
 from assistant.model.embed import HashEmbedder
 
 
@@ -102,6 +102,7 @@ def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Se
     ([1000, 5, 5, 5, 5, 5], [], set(), ["s1", "s2", "s3", "s4", "s5"]),  # a tier of five
     ([1000, 40], [("s1", 30)], set(), ["s1"]),  # more than half tombstoned
     ([1000, 40], [], {"s0"}, ["s0"]),  # holds a removed document: rewritten, however large
+    ([SEGMENT_CHUNKS] * 6, [], set(), []),  # full segments are not merged further
 ])
 def test_merge_plan(sizes: list[int], deleted: list[tuple[str, int]], removed: set[str],
                     chosen: list[str]) -> None:

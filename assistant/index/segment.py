@@ -185,9 +185,9 @@ class Segment:
         self.chunk_starts = np.array([lo for lo, _ in spans], dtype=np.int64)
         self.chunk_docs = [doc for _, doc in spans]
         self.live_chunks = sum(hi - lo for lo, hi, _, _ in self.doc_rows.values())
-        self.dead_rows = self._dead_rows(entry)
+        self.dead_rows = self._dead_rows()
 
-    def _dead_rows(self, entry: dict[str, Any]) -> frozenset[int]:
+    def _dead_rows(self) -> frozenset[int]:
         """Local chunk rows of tombstoned documents."""
         if not self.deleted:
             return frozenset()

@@ -10,7 +10,9 @@ are merged (their live documents rewritten into one new segment, tombstoned rows
   failed (a removed document): the erasure guarantee, see README "Index folder";
 - every segment whose rows are more than half tombstoned;
 - a tier of `MERGE_AT` or more segments of similar size (live chunks within a factor of
-  `TIER_FACTOR`), so the number of segments stays logarithmic in the corpus.
+  `TIER_FACTOR`), so the number of segments stays logarithmic in the corpus; segments of
+  `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for the first two reasons
+  (so a large first build is not merged into one segment straight after it is written).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def merge_plan(segments: list[dict[str, Any]], live: Mapping[str, int],
               or live[s["name"]] < (1 - MAX_TOMBSTONED) * s["chunks"]}
     tiers: dict[int, list[str]] = {}
     for s in segments:
-        if s["name"] not in chosen:
+        if s["name"] not in chosen and live[s["name"]] < SEGMENT_CHUNKS:
             tiers.setdefault(tier(live[s["name"]]), []).append(s["name"])
     for names in tiers.values():
         if len(names) >= MERGE_AT:
