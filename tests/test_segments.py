@@ -131,3 +131,18 @@ def test_verify_rehashes_what_opening_only_sizes(hash_settings: Settings,
     assert main(args) == 2
     error = capsys.readouterr().err
     assert "chunks.faiss does not match its checksum" in error and "assistant index" in error
+
+
+def test_opening_hashes_nothing(hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    from assistant.index import commits
+
+    build_index(hash_settings, HashEmbedder())
+
+    def refuse(path: Path) -> str:
+        raise AssertionError(f"{path} hashed on open")
+
+    monkeypatch.setattr(commits, "file_sha256", refuse)
+    store = open_store(hash_settings.index_dir)
+    assert store.size() > 0
+    store.close()
