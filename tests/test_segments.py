@@ -146,3 +146,18 @@ def test_opening_hashes_nothing(hash_settings: Settings, monkeypatch: pytest.Mon
     store = open_store(hash_settings.index_dir)
     assert store.size() > 0
     store.close()
+
+
+def test_an_older_format_asks_for_a_rebuild_and_goes_with_it(hash_settings: Settings) -> None:
+    from assistant.errors import IndexCorruptError
+
+    old = hash_settings.index_dir / "gen-000003"
+    old.mkdir(parents=True)
+    (old / "store.sqlite").write_bytes(b"a format 5 store with a removed document's text")
+    (hash_settings.index_dir / "CURRENT").write_text("gen-000003\n")
+    with pytest.raises(IndexCorruptError, match="older format.*assistant index"):
+        open_store(hash_settings.index_dir)
+    report = build_index(hash_settings, HashEmbedder())
+    assert {"gen-000003", "CURRENT"} <= set(report.pruned)
+    assert sorted(p.name for p in hash_settings.index_dir.iterdir()) == [
+        "LOCK", "commit-000001.json", "seg-000001"]

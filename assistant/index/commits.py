@@ -15,7 +15,8 @@ served, so an interrupted build or merge leaves the last commit serving.
 
 Retention (`prune`): the current commit is kept and, as the fallback, the newest older commit
 that checks out and holds no document missing from the current one; every other commit point,
-every segment neither of them lists, and anything an interrupted build left behind is removed.
+every segment neither of them lists, anything an interrupted build left behind, and the
+generation folders of an index of format 5 or older are removed.
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ def check_commit(index_dir: Path, path: Path, rehash: bool = False) -> dict[str,
 def open_commit(index_dir: Path, rehash: bool = False) -> tuple[Path, dict[str, Any]]:
     """The newest commit point that checks; errors name the fix."""
     candidates = list(reversed(commit_points(index_dir)))
+    if not candidates and _legacy(index_dir):
+        raise IndexCorruptError(f"the index in {index_dir} is in an older format (generations, "
+                                f"not segments); {REBUILD_HINT}")
     if not candidates:
         raise IndexMissingError(f"no index in {index_dir}; run `assistant index` to build it")
     problems = []
@@ -192,6 +196,14 @@ def open_commit(index_dir: Path, rehash: bool = False) -> tuple[Path, dict[str, 
         except IndexCorruptError as exc:
             problems.append(str(exc))
     raise IndexCorruptError("no usable index commit: " + " | ".join(problems))
+
+
+def _legacy(index_dir: Path) -> list[Path]:
+    """What an index of format 5 or older left: generation folders and their pointer."""
+    if not index_dir.is_dir():
+        return []
+    return [p for p in index_dir.iterdir()
+            if re.fullmatch(r"gen-\d{6}(\.tmp|\.old)?|CURRENT(\.tmp)?", p.name)]
 
 
 def held(body: dict[str, Any]) -> set[str]:
@@ -237,4 +249,10 @@ def prune(index_dir: Path) -> list[str]:
     fsync_dir(index_dir)
     for doomed in [*index_dir.glob("seg-*.old"), *index_dir.glob("seg-*.tmp")]:
         shutil.rmtree(doomed, ignore_errors=True)
+    for legacy in _legacy(index_dir):  # an older format's copies of documents go too
+        removed.append(legacy.name)
+        if legacy.is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
+        else:
+            legacy.unlink()
     return removed
