@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: corpus)")
     p.add_argument("--verbose", action="store_true",
                    help="list every warning (default: one line per kind of warning, counted)")
+    p.add_argument("--verify", action="store_true",
+                   help="only re-hash every file of the index against its commit point")
     _add_common(p)
 
     p = sub.add_parser("search", help="search the index; several queries in one run")
@@ -163,10 +165,24 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
     print(f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
           f"{len(report.removed)} removed, {len(report.failed)} failed "
           f"({report.chunks} chunks, {report.sentences} sentences, {elapsed:.1f} s; "
-          f"generation {report.generation})")
+          f"commit {report.generation})")
     for name, reason in report.failed.items():
         print(f"  failed: {name}: {reason}")
     print_warnings({n: list(p) for n, p in report.problems.items()}, verbose)
+    return 0
+
+
+def cmd_verify(settings: Settings) -> int:
+    """Re-hash every file of the newest commit (opening an index checks only sizes)."""
+    from assistant.errors import IndexMissingError
+    from assistant.index.commits import check_commit, commit_points
+
+    points = commit_points(settings.index_dir)
+    if not points:
+        raise IndexMissingError(f"no index in {settings.index_dir}; run `assistant index`")
+    path, body = points[-1], check_commit(settings.index_dir, points[-1], rehash=True)
+    files = sum(len(s["files"]) for s in body["segments"])
+    print(f"{path.name}: {len(body['segments'])} segments, {files} files match their checksums")
     return 0
 
 
@@ -308,22 +324,22 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Build the index if there is none, then serve the HTTP API.
 
-    An index whose every generation is damaged stops it here, with the problem and the
-    command that fixes it (a damaged newest generation alone falls back to the one before).
+    An index whose every commit is damaged stops it here, with the problem and the command
+    that fixes it (a damaged newest commit alone falls back to the one before).
     """
     import uvicorn
 
     from assistant.api import create_app
-    from assistant.index.generations import generations, open_generation
+    from assistant.index.commits import commit_points, open_commit
 
     settings = settings.with_overrides(host=args.host, port=args.port)
     if settings.database_url:
         _database_index(settings)
     else:
-        if not generations(settings.index_dir):
+        if not commit_points(settings.index_dir):
             print("no index yet: building it from the corpus first", file=sys.stderr)
             cmd_index(settings)
-        open_generation(settings.index_dir)
+        open_commit(settings.index_dir)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 log_config=uvicorn_log_config())
     return 0
@@ -355,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_threads(settings)
         if args.command == "index":
-            return cmd_index(settings, args.verbose)
+            return cmd_verify(settings) if args.verify else cmd_index(settings, args.verbose)
         if args.command == "feedback":
             return cmd_feedback(settings, args)
         if args.command == "search":

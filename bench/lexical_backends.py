@@ -29,7 +29,7 @@ from bench_core import percentile  # bench/ is on the path when run as a script
 
 from assistant.config import load_settings
 from assistant.evaluate import Question, matches, read_questions, summary
-from assistant.index.store import GenerationStore, fts_match, open_store
+from assistant.index.store import SHIFT, SegmentStore, fts_match, open_store
 from assistant.retrieval.concepts import query_concepts
 from assistant.retrieval.fusion import FusionParams
 from assistant.retrieval.legs import gate_lexical
@@ -112,7 +112,7 @@ def build_bm25s(rows: list[tuple[int, str, str]], folder: Path, params: FusionPa
     return search, seconds, size
 
 
-def quality(reader: GenerationStore, questions: list[Question], search: Search,
+def quality(reader: SegmentStore, questions: list[Question], search: Search,
             params: FusionParams) -> dict[str, float]:
     """Lexical-only R@1, R@5 and MRR@10 over the answerable questions."""
     ranks: list[int | None] = []
@@ -151,8 +151,9 @@ def main() -> int:
     settings = load_settings()
     reader = open_store(settings.index_dir)
     params = FusionParams()
-    rows = [(int(r), t, c) for r, t, c in
-            reader.db.execute("SELECT rowid, text, compounds FROM lexical ORDER BY rowid")]
+    rows = [((number << SHIFT) + int(r), t, c) for number, segment in reader.segments.items()
+            for r, t, c in segment.db.execute("SELECT rowid, text, compounds FROM lexical "
+                                              "ORDER BY rowid") if r not in segment.dead_rows]
     sets = {"dev": read_questions(DEV), "held-out": read_questions(HELDOUT)}
     queries = [[w for c in query_concepts(reader, q.question, params) for form in c.forms
                 for w in form] for questions in sets.values() for q in questions if q.answerable]

@@ -1,11 +1,12 @@
 """Crash safety: `assistant index` killed with SIGKILL at random moments never breaks the index.
 
-After every kill the index must open (manifest, checksums, SQLite, FAISS) and hold exactly the
+After every kill the index must open (commit point, sizes, SQLite, FAISS) and hold exactly the
 chunks of the last completed build: the last run that exited, or the killed run itself if the
-kill came after it had switched CURRENT to its new generation (that build is complete; only the
-clean-up after it was cut short). Before any build has completed there must be no index at all.
-The kills include the very first build, some at random delays and some timed to land while a
-generation is being written (when its ``gen-N.tmp`` folder appears).
+kill came after it had written its commit point (that build is complete; only the clean-up
+after it was cut short). Before any build has completed there must be no index at all. The
+kills include the very first build, some at random delays, some timed to land while a new
+segment is being written (when a ``seg-N.tmp`` folder appears) and some while segments are
+being merged (when a second ``seg-N.tmp`` folder appears in one run).
 """
 
 from __future__ import annotations
@@ -24,12 +25,8 @@ import pytest
 from assistant.config import Settings, load_settings
 from assistant.errors import IndexMissingError
 from assistant.index import builder as indexer
-from assistant.index.generations import (
-    current_generation,
-    generations,
-    open_generation,
-)
-from assistant.index.store import GenerationStore
+from assistant.index.commits import commit_points, open_commit, read_commit, segment_folders
+from assistant.index.store import SegmentStore
 from assistant.ingest import load_document
 from assistant.ingest.catalog import CATALOG_FILE
 from assistant.model.embed import HashEmbedder
@@ -74,14 +71,19 @@ def _write_corpus(corpus: Path, files: dict[str, str]) -> None:
 
 
 def snapshot(index_dir: Path) -> Snapshot:
-    """The chunk ids and texts of the generation the index opens, or None if there is none."""
+    """The chunk ids and texts of the commit the index opens, or None if there is none; every
+    chunk must also be found by a vector search over all segments."""
     try:
-        generation, manifest = open_generation(index_dir)
+        _, body = open_commit(index_dir, rehash=True)
     except IndexMissingError:
         return None
-    reader = GenerationStore(generation, manifest)
+    reader = SegmentStore(index_dir, body)
     try:
-        return {c.id: c.text for c in reader.chunks(range(reader.size())).values()}
+        chunks = [c for doc in reader.docs for c in reader.stored(doc).chunks]
+        vector = HashEmbedder().queries(["kommun"])[0]
+        found = {r for r, _ in reader.search_chunks(vector, reader.size() + 5, None)}
+        assert found == {reader.chunk_row(c) for c in chunks} and len(chunks) == reader.size()
+        return {c.id: c.text for c in chunks}
     finally:
         reader.close()
 
@@ -108,9 +110,15 @@ class References:
         return self.cache[step]
 
 
+def _newest(index_dir: Path) -> Path | None:
+    points = commit_points(index_dir)
+    return points[-1] if points else None
+
+
 def _run(corpus: Path, index_dir: Path, log: Path, rng: random.Random,
          how: str) -> tuple[bool, bool]:
-    """Run `assistant index`, killing it as `how` says; (completed, a .tmp was left behind)."""
+    """Run `assistant index`, killing it as `how` says; (completed, killed while writing a
+    segment: a new one, or a merge's when `how` is "merging")."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(ASSISTANT_MODEL="hash", ASSISTANT_CORPUS_DIR=str(corpus))
     with log.open("ab") as err:
@@ -124,14 +132,16 @@ def _run(corpus: Path, index_dir: Path, log: Path, rng: random.Random,
                     process.wait(float(how.split(":")[1]))
                 except subprocess.TimeoutExpired:
                     pass
-            else:  # wait for a generation folder to appear (or CURRENT to change), then kill
-                pointer = current_generation(index_dir)
+            else:  # wait for a segment folder to appear (or a commit point), then kill
+                pointer = _newest(index_dir)
                 deadline = time.monotonic() + 60
+                seen: set[str] = set()
                 while process.poll() is None and time.monotonic() < deadline:
-                    if how == "writing" and any(index_dir.glob("gen-*.tmp")):
+                    seen |= {p.name for p in index_dir.glob("seg-*.tmp")}
+                    if len(seen) >= (2 if how == "merging" else 1) and how != "switched":
                         time.sleep(rng.uniform(0, 0.008))
                         break
-                    if how == "switched" and current_generation(index_dir) != pointer:
+                    if how == "switched" and _newest(index_dir) != pointer:
                         break
                     time.sleep(0.0005)
         finally:
@@ -140,7 +150,7 @@ def _run(corpus: Path, index_dir: Path, log: Path, rng: random.Random,
             process.wait()
     completed = process.returncode == 0
     assert completed or process.returncode == -signal.SIGKILL, log.read_text(errors="replace")
-    return completed, any(index_dir.glob("gen-*.tmp"))
+    return completed, any(index_dir.glob("seg-*.tmp"))
 
 
 @pytest.mark.slow
@@ -152,10 +162,10 @@ def test_sigkill_at_random_moments_leaves_the_last_completed_build(
     references = References(tmp_path, monkeypatch)
     files = {f"doc-{i}.md": _document(rng, f"Dokument {i}") for i in range(6)}
     first = ["delay:0.3", "delay:1.0", "writing"]  # the very first build: start-up, parse, write
-    pattern = ["delay", "writing", "switched", "delay", "complete"]
+    pattern = ["delay", "writing", "merging", "switched", "delay", "complete"]
     last_completed: tuple[int, dict[str, str]] | None = None
     outcomes = {"none": 0, "previous": 0, "new": 0}
-    kills = mid_write = step = 0
+    kills = mid_write = mid_merge = step = 0
     while kills < KILLS and step < 3 * KILLS:
         how = first[step] if step < len(first) else pattern[(step - len(first)) % len(pattern)]
         if step:
@@ -173,6 +183,7 @@ def test_sigkill_at_random_moments_leaves_the_last_completed_build(
             continue
         kills += 1
         mid_write += left_tmp
+        mid_merge += left_tmp and how == "merging"
         before = references.of(*last_completed) if last_completed else None
         if got == before:
             outcomes["none" if before is None else "previous"] += 1
@@ -185,15 +196,18 @@ def test_sigkill_at_random_moments_leaves_the_last_completed_build(
     assert kills >= 20
     assert outcomes["none"] >= 1, "no kill landed in the very first build"
     assert outcomes["previous"] >= 5, f"too few kills landed mid-build: {outcomes}"
-    assert mid_write >= 1, "no kill landed while a generation was being written"
+    assert mid_write >= 1, "no kill landed while a segment was being written"
+    assert mid_merge >= 1, "no kill landed while segments were being merged"
     # a last clean run: back to normal, leftovers gone, retention rule applied
     completed, left_tmp = _run(corpus, index_dir, log, rng, "complete")
     assert completed and not left_tmp
     assert snapshot(index_dir) == references.of(step, files)
-    assert not list(index_dir.glob("gen-*.old"))
-    assert len(generations(index_dir)) <= 2
-    print(f"{step} runs, {kills} kills: {outcomes}; {mid_write} left a generation "
-          f"half-written")
+    assert not list(index_dir.glob("seg-*.old"))
+    assert len(commit_points(index_dir)) <= 2
+    listed = {s["name"] for p in commit_points(index_dir) for s in read_commit(p)["segments"]}
+    assert {p.name for p in segment_folders(index_dir)} == listed
+    print(f"{step} runs, {kills} kills: {outcomes}; {mid_write} left a segment half-written, "
+          f"{mid_merge} of them a merge's")
 
 
 def test_serve_refuses_a_damaged_index_and_names_the_fix(
@@ -201,10 +215,10 @@ def test_serve_refuses_a_damaged_index_and_names_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from assistant.cli import main
-    from assistant.index.store import CHUNK_VECTORS
+    from assistant.index.segment import CHUNK_VECTORS
 
     indexer.build_index(hash_settings, HashEmbedder())
-    vectors = current_generation(hash_settings.index_dir) / CHUNK_VECTORS
+    vectors = hash_settings.index_dir / "seg-000001" / CHUNK_VECTORS
     vectors.write_bytes(vectors.read_bytes()[:64])  # truncated: FAISS would crash reading it
     monkeypatch.setenv("ASSISTANT_MODEL", "hash")
     assert main(["serve", "--index", str(hash_settings.index_dir)]) == 2

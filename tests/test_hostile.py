@@ -17,8 +17,8 @@ from fpdf import FPDF
 from assistant.config import Settings, load_settings
 from assistant.errors import IngestError
 from assistant.index.builder import BuildReport, build_index
-from assistant.index.generations import open_generation
-from assistant.index.store import GenerationStore
+from assistant.index.commits import open_commit
+from assistant.index.store import open_store
 from assistant.ingest import sandbox
 from assistant.ingest.sandbox import _exit_reason, _from_json, load_isolated
 from assistant.model.embed import HashEmbedder
@@ -193,7 +193,7 @@ def test_index_holds_the_good_text_and_no_script(
     hostile_build: tuple[Settings, BuildReport],
 ) -> None:
     settings, _ = hostile_build
-    reader = GenerationStore(*open_generation(settings.index_dir))
+    reader = open_store(settings.index_dir)
     try:
         texts = {doc: " ".join(c.text for c in reader.stored(doc).chunks) for doc in reader.docs}
     finally:
@@ -205,10 +205,10 @@ def test_index_holds_the_good_text_and_no_script(
     assert "Länsstyrelsen samordnar" in texts["broken-xref.pdf"]
 
 
-def test_failures_are_listed_in_the_manifest(hostile_build: tuple[Settings, BuildReport]) -> None:
+def test_failures_are_listed_in_the_commit(hostile_build: tuple[Settings, BuildReport]) -> None:
     settings, report = hostile_build
-    _, manifest = open_generation(settings.index_dir)
-    assert manifest["failed"] == report.failed
+    _, body = open_commit(settings.index_dir)
+    assert body["failed"] == report.failed
 
 
 def test_timeout_kills_the_parser(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Index builds: generations, incremental reuse, removal, failures, verification."""
+"""Index builds: commits and segments, incremental reuse, removal, failures, verification."""
 
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from assistant.errors import (
     IndexMissingError,
 )
 from assistant.index.builder import build_index, main_title, remove_document, sentence_text
-from assistant.index.generations import (
-    CURRENT,
-    current_generation,
-    generations,
-    open_generation,
-    read_manifest,
+from assistant.index.commits import (
+    commit_points,
+    open_commit,
+    read_commit,
+    segment_folders,
 )
-from assistant.index.store import STORE
+from assistant.index.segment import FILES, STORE
 from assistant.model.embed import HashEmbedder
 from assistant.types import Chunk, DocInfo, Sentence
 
@@ -44,7 +43,7 @@ def test_build_then_search(hash_settings: Settings) -> None:
     report = build_index(hash_settings, HashEmbedder())
     assert sorted(report.indexed) == ["ansvar.md", "housing.html", "report.txt"]
     assert report.failed == {}
-    assert report.generation == "gen-000001"
+    assert report.generation == "commit-000001"
     hits = Engine(hash_settings, HashEmbedder()).search(["Försäkringskassan betalar"], k=3)[0]
     assert hits[0].chunk.doc == "ansvar.md"
     assert hits[0].chunk.section == ("Ansvar för nyanlända", "Försäkringskassan")
@@ -57,7 +56,7 @@ def test_incremental_reuses_unchanged_files(hash_settings: Settings) -> None:
     report = build_index(hash_settings, embedder)
     assert sorted(report.unchanged) == ["ansvar.md", "housing.html", "report.txt"]
     assert embedder.embedded == 0
-    assert report.generation == "gen-000001"  # nothing changed: no new generation
+    assert report.generation == "commit-000001"  # nothing changed: no new commit
 
     (hash_settings.corpus_dir / "report.txt").write_text("New text about parking permits.\n",
                                                          encoding="utf-8")
@@ -65,7 +64,7 @@ def test_incremental_reuses_unchanged_files(hash_settings: Settings) -> None:
     assert report.indexed == ["report.txt"]
     assert sorted(report.unchanged) == ["ansvar.md", "housing.html"]
     assert 0 < embedder.embedded <= 3
-    assert report.generation == "gen-000002"
+    assert report.generation == "commit-000002"
 
 
 def test_removed_file_disappears(hash_settings: Settings) -> None:
@@ -86,34 +85,39 @@ def test_broken_file_is_reported_and_others_indexed(hash_settings: Settings) -> 
     assert len(report.indexed) == 3
 
 
-def test_generations_are_kept_two_deep(hash_settings: Settings) -> None:
+def _names(paths: list[Path]) -> list[str]:
+    return [p.name.removesuffix(".json") for p in paths]
+
+
+def test_commits_are_kept_two_deep(hash_settings: Settings) -> None:
     path = hash_settings.corpus_dir / "report.txt"
     for i in range(4):
         path.write_text(f"Report number {i}.\n", encoding="utf-8")
         build_index(hash_settings, HashEmbedder())
-    names = [g.name for g in generations(hash_settings.index_dir)]
-    assert names == ["gen-000003", "gen-000004"]
-    assert current_generation(hash_settings.index_dir).name == "gen-000004"
+    assert _names(commit_points(hash_settings.index_dir)) == ["commit-000003", "commit-000004"]
+    assert open_commit(hash_settings.index_dir)[0].name == "commit-000004.json"
+    listed = {s["name"] for p in commit_points(hash_settings.index_dir)
+              for s in read_commit(p)["segments"]}
+    assert _names(segment_folders(hash_settings.index_dir)) == sorted(listed)
 
 
 def test_corrupt_current_falls_back_then_fails_clearly(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
     (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
-    newest = current_generation(hash_settings.index_dir)
-    store = newest / STORE
+    store = hash_settings.index_dir / "seg-000002" / STORE  # report.txt's new segment
     store.write_bytes(store.read_bytes()[:100])  # truncate
-    generation, _ = open_generation(hash_settings.index_dir)
-    assert generation.name == "gen-000001"
-    older = hash_settings.index_dir / "gen-000001" / STORE
+    path, _ = open_commit(hash_settings.index_dir)
+    assert path.name == "commit-000001.json"
+    older = hash_settings.index_dir / "seg-000001" / STORE
     older.write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="assistant index"):
-        open_generation(hash_settings.index_dir)
+        open_commit(hash_settings.index_dir)
 
 
 def test_missing_index_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="assistant index"):
-        open_generation(tmp_path / "nothing")
+        open_commit(tmp_path / "nothing")
 
 
 def test_model_mismatch_names_the_command(hash_settings: Settings) -> None:
@@ -123,27 +127,28 @@ def test_model_mismatch_names_the_command(hash_settings: Settings) -> None:
         Engine(other, HashEmbedder()).search(["x"])
 
 
-def test_manifest_describes_the_build(hash_settings: Settings) -> None:
+def test_commit_point_describes_the_build(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
-    generation = current_generation(hash_settings.index_dir)
-    manifest = json.loads((generation / "manifest.json").read_text())
-    assert manifest["build"]["model"] == "hash"
-    assert set(manifest["files"]) == {"store.sqlite", "chunks.faiss", "sentences.faiss"}
-    assert (hash_settings.index_dir / CURRENT).read_text().strip() == generation.name
+    path, body = open_commit(hash_settings.index_dir)
+    assert body["build"]["model"] == "hash" and body["commit"] == path.stem
+    assert [set(s["files"]) for s in body["segments"]] == [set(FILES)]
+    assert sorted(body["documents"]) == ["ansvar.md", "housing.html", "report.txt"]
 
 
 # --- retention and removal ----------------------------------------------------------------------
 
 
 def _docs_on_disk(index_dir: Path) -> set[str]:
-    """Every document named in any generation's manifest or store in the index folder."""
+    """Every document named in any commit point or segment store in the index folder."""
     import sqlite3
 
     names: set[str] = set()
-    for generation in generations(index_dir):
-        names |= set(read_manifest(generation)["documents"])
-        db = sqlite3.connect(generation / STORE)
+    for path in commit_points(index_dir):
+        names |= set(read_commit(path)["documents"])
+    for folder in segment_folders(index_dir):
+        db = sqlite3.connect(folder / STORE)
         names |= {doc for (doc,) in db.execute("SELECT DISTINCT doc FROM chunks")}
+        names |= {doc for (doc,) in db.execute("SELECT doc FROM documents")}
         db.close()
     return names
 
@@ -159,7 +164,7 @@ def test_remove_document_leaves_no_copy_in_any_generation(hash_settings: Setting
     build_index(hash_settings, HashEmbedder())
     (hash_settings.corpus_dir / "report.txt").write_text("A second version.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
-    assert len(generations(hash_settings.index_dir)) == 2  # the fallback is kept
+    assert len(commit_points(hash_settings.index_dir)) == 2  # the fallback is kept
     embedder = CountingEmbedder()
 
     report = remove_document(hash_settings, "housing.html", embedder)
@@ -169,8 +174,8 @@ def test_remove_document_leaves_no_copy_in_any_generation(hash_settings: Setting
     assert not (hash_settings.corpus_dir / "housing.html").exists()
     catalog = json.loads((hash_settings.corpus_dir / "catalog.json").read_text())
     assert catalog["documents"] == {"report.txt": {"title": "Report"}}
-    assert [g.name for g in generations(hash_settings.index_dir)] == [report.generation]
-    assert sorted(report.pruned) == ["gen-000001", "gen-000002"]
+    assert _names(commit_points(hash_settings.index_dir)) == [report.generation]
+    assert {"commit-000001", "commit-000002", "seg-000001"} <= set(report.pruned)
     assert _docs_on_disk(hash_settings.index_dir) == {"ansvar.md", "report.txt"}
 
 
@@ -195,47 +200,63 @@ def test_removing_a_failed_document_rewrites_the_failures(hash_settings: Setting
     assert "broken.pdf" in first.failed
     report = remove_document(hash_settings, "broken.pdf", HashEmbedder())
     assert report.generation != first.generation
-    _, manifest = open_generation(hash_settings.index_dir)
-    assert manifest["failed"] == {}
-    assert [g.name for g in generations(hash_settings.index_dir)] == [report.generation]
+    _, body = open_commit(hash_settings.index_dir)
+    assert body["failed"] == {}
+    assert _names(commit_points(hash_settings.index_dir)) == [report.generation]
 
 
-def test_a_deleted_file_takes_the_fallback_generation_with_it(hash_settings: Settings) -> None:
+def test_a_deleted_file_takes_the_fallback_commit_with_it(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
     (hash_settings.corpus_dir / "report.txt").unlink()
     report = build_index(hash_settings, HashEmbedder())
     assert report.removed == ["report.txt"]
-    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000002"]
+    assert _names(commit_points(hash_settings.index_dir)) == ["commit-000002"]
+    assert _docs_on_disk(hash_settings.index_dir) == {"ansvar.md", "housing.html"}
 
 
-def test_fallback_is_the_newest_older_generation_that_verifies(hash_settings: Settings) -> None:
+def test_fallback_is_the_newest_older_commit_that_checks(hash_settings: Settings) -> None:
     path = hash_settings.corpus_dir / "report.txt"
     for i in range(2):
         path.write_text(f"Report number {i}.\n", encoding="utf-8")
         build_index(hash_settings, HashEmbedder())
-    damaged = hash_settings.index_dir / "gen-000002" / STORE
+    damaged = hash_settings.index_dir / "seg-000002" / STORE
     damaged.write_bytes(damaged.read_bytes()[:100])
     path.write_text("Report number 2.\n", encoding="utf-8")
-    report = build_index(hash_settings, HashEmbedder())  # built over gen-000001, the last good one
-    assert report.generation == "gen-000003"
-    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000001", "gen-000003"]
+    report = build_index(hash_settings, HashEmbedder())  # over commit-000001, the last good one
+    assert report.generation == "commit-000003"
+    assert _names(commit_points(hash_settings.index_dir)) == ["commit-000001", "commit-000003"]
 
 
 def test_leftovers_of_interrupted_builds_are_cleared(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
-    (hash_settings.index_dir / "gen-000007.old").mkdir()  # a removal cut short
-    (hash_settings.index_dir / "gen-000002.tmp").mkdir()  # a write cut short
+    (hash_settings.index_dir / "seg-000007.old").mkdir()  # a removal cut short
+    (hash_settings.index_dir / "seg-000008.tmp").mkdir()  # a write cut short
+    (hash_settings.index_dir / "seg-000009").mkdir()  # written by a build killed before commit
+    (hash_settings.index_dir / "commit-000002.json.tmp").write_text("{")
     (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
     names = sorted(p.name for p in hash_settings.index_dir.iterdir())
-    assert names == ["CURRENT", "LOCK", "gen-000001", "gen-000002"]
+    assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "seg-000001",
+                     "seg-000010"]
 
 
-def test_damaged_current_pointer_falls_back(hash_settings: Settings) -> None:
+@pytest.mark.parametrize("change", ["edited", "escaping"])
+def test_a_tampered_commit_point_falls_back(hash_settings: Settings, change: str) -> None:
     build_index(hash_settings, HashEmbedder())
-    (hash_settings.index_dir / CURRENT).write_text("../../etc\n", encoding="utf-8")
-    generation, _ = open_generation(hash_settings.index_dir)
-    assert generation.name == "gen-000001"
+    (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())
+    newest = hash_settings.index_dir / "commit-000002.json"
+    body = json.loads(newest.read_text())
+    if change == "edited":  # its own checksum no longer matches
+        body["documents"]["report.txt"]["chunks"] += 1
+    else:  # a segment outside the folder, checksum recomputed: the name is refused anyway
+        from assistant.index.commits import _checksum
+
+        body["segments"][0]["name"] = "../../etc"
+        body["checksum"] = _checksum(body)
+    newest.write_text(json.dumps(body))
+    path, _ = open_commit(hash_settings.index_dir)
+    assert path.name == "commit-000001.json"
 
 
 def test_concurrent_builds_take_turns(hash_settings: Settings) -> None:
@@ -255,7 +276,7 @@ def test_concurrent_builds_take_turns(hash_settings: Settings) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert [g.name for g in generations(hash_settings.index_dir)] == ["gen-000001"]
+    assert _names(commit_points(hash_settings.index_dir)) == ["commit-000001"]
 
 
 @pytest.mark.parametrize(("title", "main"), [

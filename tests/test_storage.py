@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.index.generations import FORMAT, current_generation, generations, read_manifest
+from assistant.index.commits import FORMAT, commit_points, open_commit, segment_folders
+from assistant.index.segment import STORE
 from assistant.index.storage import IndexStore, IndexWriter, StoredDocument
-from assistant.index.store import STORE, GenerationStore, GenerationWriter, open_store
+from assistant.index.store import SHIFT, SegmentStore, open_store
+from assistant.index.writer import SegmentWriter
 from assistant.model.embed import HashEmbedder
 from assistant.types import DocInfo
 
@@ -55,12 +57,12 @@ B = _document("b.md", "en", [["Language cafes meet on Mondays."]])
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[GenerationStore]:
-    first = GenerationWriter(tmp_path, HashEmbedder().dim)
+def store(tmp_path: Path) -> Iterator[SegmentStore]:
+    first = SegmentWriter(tmp_path, HashEmbedder().dim)
     first.add(A)
     first.commit({"build": {"model": "hash"}})
     previous = open_store(tmp_path)
-    writer = GenerationWriter(tmp_path, HashEmbedder().dim, previous)
+    writer = SegmentWriter(tmp_path, HashEmbedder().dim, previous)
     writer.add(B)
     writer.keep("a.md")
     writer.commit({"build": {"model": "hash"}, "failed": {"c.pdf": "broken"}})
@@ -70,17 +72,17 @@ def store(tmp_path: Path) -> Iterator[GenerationStore]:
     opened.close()
 
 
-def test_the_store_offers_every_protocol_member(store: GenerationStore) -> None:
+def test_the_store_offers_every_protocol_member(store: SegmentStore) -> None:
     missing = {n for n in _members(IndexStore) if not hasattr(store, n)}
     assert not missing
-    assert not {n for n in _members(IndexWriter) if not hasattr(GenerationWriter, n)}
+    assert not {n for n in _members(IndexWriter) if not hasattr(SegmentWriter, n)}
     memory = MemoryStore({})
     assert not {n for n in _members(IndexStore) if not hasattr(memory, n)}
 
 
-def test_written_and_kept_documents_read_back(store: GenerationStore) -> None:
+def test_written_and_kept_documents_read_back(store: SegmentStore) -> None:
     facts = store.documents()
-    assert list(facts) == ["b.md", "a.md"]  # in the order they were added or kept
+    assert list(facts) == ["a.md", "b.md"]  # a.md stays in the first segment, b.md is new
     assert (facts["a.md"].chunks, facts["a.md"].sentences, facts["a.md"].pages) == (2, 3, 2)
     assert facts["a.md"].problems == ("page 2: a.md",) and facts["a.md"].fingerprint == "sha-a.md"
     assert store.size() == 3 and store.failed == {"c.pdf": "broken"} and store.model == "hash"
@@ -91,7 +93,7 @@ def test_written_and_kept_documents_read_back(store: GenerationStore) -> None:
     assert store.chunks(rows) == rows and {store.row_doc(r) for r in rows} == {"a.md"}
 
 
-def test_vector_search_restricted_to_documents(store: GenerationStore) -> None:
+def test_vector_search_restricted_to_documents(store: SegmentStore) -> None:
     vector = HashEmbedder().queries(["Language cafes meet"])[0]
     assert store.row_doc(store.search_chunks(vector, 5, None)[0][0]) == "b.md"
     only_a = store.search_chunks(vector, 5, ["a.md"])
@@ -109,24 +111,36 @@ def test_vector_search_restricted_to_documents(store: GenerationStore) -> None:
     (["saknas"], set()),
     ([], set()),
 ])
-def test_lexical_search(store: GenerationStore, words: list[str], docs: set[str]) -> None:
+def test_lexical_search(store: SegmentStore, words: list[str], docs: set[str]) -> None:
     found = store.lexical(words, 10, prefix_min=5)
     assert {store.row_doc(r) for r, _ in found} == docs
     if len(words) == 1:
         assert store.document_frequency(words[0], 5) == len(found)
 
 
-def test_format_5_has_no_trigram_table(store: GenerationStore, tmp_path: Path) -> None:
-    generation = current_generation(tmp_path)
-    assert read_manifest(generation)["format"] == FORMAT == 5
-    db = sqlite3.connect(generation / STORE)
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    db.close()
-    assert "lexical" in tables and "ngrams" not in tables
+def test_format_6_keeps_vectors_only_in_faiss(store: SegmentStore, tmp_path: Path) -> None:
+    _, body = open_commit(tmp_path)
+    assert body["format"] == FORMAT == 6
+    for folder in segment_folders(tmp_path):
+        db = sqlite3.connect(folder / STORE)
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        columns = {c[1] for c in db.execute("PRAGMA table_info(chunks)")}
+        db.close()
+        assert "lexical" in tables and "ngrams" not in tables and "sentences" not in tables
+        assert "vector" not in columns
+
+
+def test_keeping_a_document_leaves_its_segment_untouched(store: SegmentStore,
+                                                         tmp_path: Path) -> None:
+    _, body = open_commit(tmp_path)
+    assert [(s["name"], s["docs"], s["deleted"]) for s in body["segments"]] == [
+        ("seg-000001", ["a.md"], []), ("seg-000002", ["b.md"], [])]
+    assert {r >> SHIFT for r in (store.chunk_row(c) for c in A.chunks)} == {1}
+    assert store.chunk_by_id("a.md#1") == A.chunks[1] and store.chunk_by_id("a.md#2") is None
 
 
 def test_an_aborted_write_leaves_nothing(tmp_path: Path) -> None:
-    writer = GenerationWriter(tmp_path, HashEmbedder().dim)
+    writer = SegmentWriter(tmp_path, HashEmbedder().dim)
     writer.add(A)
     writer.abort()
-    assert generations(tmp_path) == [] and list(tmp_path.glob("gen-*")) == []
+    assert commit_points(tmp_path) == [] and list(tmp_path.glob("seg-*")) == []

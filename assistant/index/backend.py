@@ -1,4 +1,4 @@
-"""Which store holds the index: the FAISS + SQLite generations in the index folder, or a
+"""Which store holds the index: the FAISS + SQLite segments in the index folder, or a
 PostgreSQL database when `database_url` is set. Everything above the index stage opens,
 locks and writes through here."""
 
@@ -32,19 +32,19 @@ def build_lock(settings: Settings) -> Iterator[None]:
         with pg_build_lock(settings.database_url):
             yield
     else:
-        from assistant.index.generations import build_lock as folder_lock
+        from assistant.index.commits import build_lock as folder_lock
 
         with folder_lock(settings.index_dir):
             yield
 
 
 def prune(settings: Settings) -> list[str]:
-    """Remove older generations (a database keeps none)."""
+    """Remove older commits and unused segments (a database keeps none)."""
     if settings.database_url:
         return []
-    from assistant.index.generations import prune_generations
+    from assistant.index.commits import prune as prune_folder
 
-    return prune_generations(settings.index_dir)
+    return prune_folder(settings.index_dir)
 
 
 def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> IndexWriter:
@@ -53,14 +53,15 @@ def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> Ind
         from assistant.index.pgwriter import PgWriter
 
         return PgWriter(settings.database_url, dim)
-    from assistant.index.store import GenerationStore, GenerationWriter
+    from assistant.index.store import SegmentStore
+    from assistant.index.writer import SegmentWriter
 
-    assert previous is None or isinstance(previous, GenerationStore)
-    return GenerationWriter(settings.index_dir, dim, previous)
+    assert previous is None or isinstance(previous, SegmentStore)
+    return SegmentWriter(settings.index_dir, dim, previous)
 
 
 def snapshot(store: IndexStore) -> AbstractContextManager[Any]:
     """A context in which one search reads one state of the index: the database's snapshot
-    (builds commit while servers search); a generation never changes, so nothing for it."""
+    (builds commit while servers search); a commit's segments never change, so nothing for it."""
     pinned = getattr(store, "snapshot", None)
     return pinned() if pinned is not None else nullcontext()

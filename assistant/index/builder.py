@@ -1,4 +1,4 @@
-"""Build an index generation from a corpus folder, re-embedding only what changed."""
+"""Build the next commit of an index from a corpus folder, re-embedding only what changed."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from assistant.errors import AssistantError, DocumentNotFoundError, IngestError
 from assistant.index.abbreviations import definitions, spell_out, used
 from assistant.index.backend import build_lock, new_writer, open_index, prune
 from assistant.index.chunking import chunk_document, document_text
-from assistant.index.generations import generations, open_generation, read_manifest
+from assistant.index.commits import commit_points, read_commit
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
-from assistant.index.store import GenerationStore
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
@@ -47,10 +46,10 @@ class BuildReport:
     # what each failure was for (file, catalog entry, parse limits): unchanged → not retried
     failed_keys: dict[str, str] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)  # per-page warnings
-    generation: str | None = None
+    generation: str | None = None  # the commit point in service after the build
     chunks: int = 0
     sentences: int = 0
-    pruned: list[str] = field(default_factory=list)  # older generations removed
+    pruned: list[str] = field(default_factory=list)  # older commits and segments removed
 
 
 def passage_text(info: DocInfo, chunk: Chunk) -> str:
@@ -108,22 +107,14 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
 
 def _previous(settings: Settings) -> IndexStore | None:
     """The serving index, if it was built the same way and can be reused."""
-    if settings.database_url:
-        try:
-            store = open_index(settings)
-        except AssistantError:
-            return None
-        if store.build == build_fingerprint(settings):
-            return store
-        store.close()
-        return None
     try:
-        generation, manifest = open_generation(settings.index_dir)
+        store = open_index(settings)
     except AssistantError:
         return None
-    if manifest.get("build") != build_fingerprint(settings):
-        return None
-    return GenerationStore(generation, manifest)
+    if store.build == build_fingerprint(settings):
+        return store
+    store.close()
+    return None
 
 
 def _embed_document(
@@ -189,7 +180,7 @@ def build_index(
     embedder: Embedder,
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Index the corpus into a new generation; unchanged files reuse their vectors."""
+    """Index the corpus into a new build; unchanged files reuse their vectors."""
     with build_lock(settings):
         return _build(settings, embedder, progress)
 
@@ -243,7 +234,7 @@ def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
 
 def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
            report: BuildReport, previous: IndexStore | None) -> str:
-    """Write the planned documents as the next generation; its name."""
+    """Write the planned documents as the next build; its name."""
     writer = new_writer(settings, embedder.dim, previous)
     try:
         for document in plan:
@@ -263,8 +254,9 @@ def remove_document(
 ) -> BuildReport:
     """Delete a corpus document's file and catalog entry and rebuild the index without it.
 
-    Older generations that hold the document are removed too (the retention rule in generations),
-    so no copy of its text or vectors stays in the index folder. The file is looked up by its
+    Segments that hold the document are rewritten without it and older commits that list it
+    are removed (see writer and commits), so no copy of its text or vectors stays in the
+    index folder. The file is looked up by its
     corpus-relative name among the corpus files, never joined from the argument. Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
     without one the configured model is loaded only if needed.
@@ -283,19 +275,19 @@ def remove_document(
 
 
 def _indexed_names(settings: Settings) -> set[str]:
-    """Documents (indexed or failed) of every generation in the index folder."""
+    """Documents (indexed or failed) of every commit in the index folder."""
     names: set[str] = set()
     if settings.database_url:
         store = open_index(settings)
         names = set(store.docs) | set(store.failed)
         store.close()
         return names
-    for generation in generations(settings.index_dir):
+    for path in commit_points(settings.index_dir):
         try:
-            manifest = read_manifest(generation)
+            body = read_commit(path)
         except AssistantError:
             continue
-        names |= set(manifest.get("documents", {})) | set(manifest.get("failed") or {})
+        names |= set(body.get("documents", {})) | set(body.get("failed") or {})
     return names
 
 

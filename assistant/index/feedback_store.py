@@ -1,4 +1,4 @@
-"""The feedback file of an index folder (outside the generations): what people said about
+"""The feedback file of an index folder (outside the segments): what people said about
 answers, personal numbers masked, never who said it."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The storage seam: what retrieval, answering and the Library need from a built index, and
 what a build needs to write one.
 
-Today's implementation is FAISS + SQLite generations (`assistant.index.store`); another
+Today's implementation is FAISS + SQLite segments (`assistant.index.store`); another
 backend implements the same two protocols. Rows are opaque ints that the store hands out and
 takes back; nothing here assumes they are positions, contiguous or dense.
 """

@@ -1,0 +1,249 @@
+"""One immutable segment of an index: written once (`SegmentBuilder`), then only read
+(`Segment`). A segment folder holds::
+
+    store.sqlite          documents and chunks (texts and metadata, no vectors), and an FTS5
+                          table over each chunk's folded words and compound parts
+    chunks.faiss          flat inner-product index over chunk vectors; id = local chunk row
+    sentences.faiss       flat inner-product index over sentence vectors; id = local sentence row
+    sentence_chunks.npy   the local chunk row of each sentence (int32)
+
+Rows are local positions: a document's chunks (and sentences) are one contiguous run, in
+order. Vectors live only in the FAISS files, which are memory-mapped read-only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import IndexCorruptError
+from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
+from assistant.index.storage import DocumentFacts, StoredDocument
+from assistant.lang.compounds import compound_terms
+from assistant.lang.fold import fold
+from assistant.types import Chunk, DocInfo, Sentence
+
+STORE = "store.sqlite"
+CHUNK_VECTORS = "chunks.faiss"
+SENTENCE_VECTORS = "sentences.faiss"
+SENTENCE_CHUNKS = "sentence_chunks.npy"
+FILES = (STORE, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_CHUNKS)
+
+_SCHEMA = """
+CREATE TABLE documents (
+    doc TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, title TEXT NOT NULL, language TEXT NOT NULL,
+    publisher TEXT, year INTEGER, type TEXT, region TEXT, form TEXT, pages INTEGER,
+    problems TEXT NOT NULL, chunk_lo INTEGER NOT NULL, chunk_hi INTEGER NOT NULL,
+    sent_lo INTEGER NOT NULL, sent_hi INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL, page_start INTEGER, page_end INTEGER, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, text TEXT NOT NULL, sentences TEXT NOT NULL,
+    original TEXT, abbreviations TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE lexical USING fts5(text, compounds,
+                                         tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """What the lexical leg indexes for a chunk, folded: its section headings and text, the
+    text as extracted when OCR repair changed it (both forms are searchable), and the long
+    forms of the abbreviations it uses."""
+    long_forms = (long for _, long in chunk.abbreviations)
+    return fold(" ".join((*chunk.section, chunk.text, chunk.original or "", *long_forms)))
+
+
+class SegmentBuilder:
+    """Writes one new segment into ``seg-N.tmp/``; `finish` seals it."""
+
+    def __init__(self, index_dir: Path, dim: int) -> None:
+        import faiss
+
+        self.dim = dim
+        self.tmp = new_segment_folder(index_dir)
+        self.chunk_index = faiss.IndexFlatIP(dim)
+        self.sentence_index = faiss.IndexFlatIP(dim)
+        self.db = sqlite3.connect(self.tmp / STORE)
+        self.db.executescript(_SCHEMA)
+        self.chunk_row = 0
+        self.sentence_chunks: list[np.ndarray] = []
+        self.documents: list[str] = []
+
+    @property
+    def sentences(self) -> int:
+        """Sentences written so far."""
+        return int(self.sentence_index.ntotal)
+
+    def add(self, document: StoredDocument) -> None:
+        """Write a document's chunks, sentence map, vectors and catalog facts."""
+        chunk_lo, sent_lo = self.chunk_row, self.sentences
+        for chunk in document.chunks:
+            self._add_chunk(chunk)
+            self.sentence_chunks.append(np.full(len(chunk.sentences), self.chunk_row, np.int32))
+            self.chunk_row += 1
+        if len(document.chunks):
+            self.chunk_index.add(np.ascontiguousarray(document.chunk_vectors, dtype=np.float32))
+        if len(document.sentence_vectors):
+            self.sentence_index.add(
+                np.ascontiguousarray(document.sentence_vectors, dtype=np.float32))
+        info = document.info
+        self.db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (info.doc, document.fingerprint, info.title, info.language, info.publisher,
+             info.year, info.type, info.region, info.form, document.pages,
+             json.dumps(document.problems), chunk_lo, self.chunk_row, sent_lo, self.sentences))
+        self.documents.append(info.doc)
+
+    def _add_chunk(self, chunk: Chunk) -> None:
+        """One chunk row and its lexical row."""
+        self.db.execute(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (self.chunk_row, chunk.id, chunk.doc, chunk.ordinal, json.dumps(chunk.section),
+             chunk.page_start, chunk.page_end, chunk.start, chunk.end, chunk.text,
+             json.dumps([[s.start, s.end, s.page, list(s.section), s.lead]
+                         for s in chunk.sentences]),
+             chunk.original, json.dumps(chunk.abbreviations)),
+        )
+        text = lexical_text(chunk)
+        self.db.execute("INSERT INTO lexical(rowid, text, compounds) VALUES (?, ?, ?)",
+                        (self.chunk_row, text, " ".join(compound_terms(text))))
+
+    def finish(self) -> dict[str, Any]:
+        """Write the vector files, seal the folder; the segment's entry for a commit point."""
+        import faiss
+
+        self.db.commit()
+        self.db.close()
+        faiss.write_index(self.chunk_index, str(self.tmp / CHUNK_VECTORS))
+        faiss.write_index(self.sentence_index, str(self.tmp / SENTENCE_VECTORS))
+        chunks = (np.concatenate(self.sentence_chunks) if self.sentence_chunks
+                  else np.zeros(0, np.int32))
+        with (self.tmp / SENTENCE_CHUNKS).open("wb") as fh:
+            np.save(fh, chunks)
+        name, files = seal_segment(self.tmp, FILES)
+        return {"name": name, "docs": self.documents, "deleted": [],
+                "chunks": self.chunk_row, "sentences": self.sentences, "files": files}
+
+    def abort(self) -> None:
+        """Drop the unfinished segment."""
+        import shutil
+
+        self.db.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_CHUNK_COLUMNS = ('row, id, doc, ordinal, section, page_start, page_end, start, "end", text, '
+                  "sentences, original, abbreviations")
+
+
+def _chunk(r: tuple[Any, ...]) -> Chunk:
+    sentences = tuple(Sentence(a, b, p, tuple(s), lead) for a, b, p, s, lead in json.loads(r[10]))
+    return Chunk(r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], r[8], r[9],
+                 sentences, r[11], tuple((a, b) for a, b in json.loads(r[12])))
+
+
+class Segment:
+    """Read access to one segment: SQLite read-only, FAISS and the sentence map memory-mapped."""
+
+    def __init__(self, folder: Path, entry: dict[str, Any], dim: int) -> None:
+        import faiss
+
+        self.name = folder.name
+        self.dim = dim
+        self.deleted = frozenset(entry.get("deleted", ()))
+        self.db = sqlite3.connect(f"file:{folder / STORE}?mode=ro", uri=True,
+                                  check_same_thread=False)
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        try:
+            self.chunk_index = faiss.read_index(str(folder / CHUNK_VECTORS), flags)
+            self.sentence_index = faiss.read_index(str(folder / SENTENCE_VECTORS), flags)
+            self.sentence_chunk = np.load(folder / SENTENCE_CHUNKS, mmap_mode="r")
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise IndexCorruptError(f"{folder}: cannot read its vectors ({exc}); "
+                                    f"{REBUILD_HINT}") from exc
+        self.docs: dict[str, DocInfo] = {}
+        self.doc_rows: dict[str, tuple[int, int, int, int]] = {}
+        self.facts: dict[str, tuple[str, int | None, tuple[str, ...]]] = {}
+        for row in self.db.execute(
+            "SELECT doc, title, language, publisher, year, type, region, form, "
+            "chunk_lo, chunk_hi, sent_lo, sent_hi, fingerprint, pages, problems "
+            "FROM documents ORDER BY chunk_lo"
+        ):
+            if row[0] in self.deleted:
+                continue
+            self.docs[row[0]] = DocInfo(*row[:8])
+            self.doc_rows[row[0]] = (row[8], row[9], row[10], row[11])
+            self.facts[row[0]] = (row[12], row[13], tuple(json.loads(row[14])))
+        spans = sorted((lo, doc) for doc, (lo, hi, _, _) in self.doc_rows.items() if hi > lo)
+        self.chunk_starts = [lo for lo, _ in spans]  # a list: bisect beats numpy on one row
+        self.chunk_docs = [doc for _, doc in spans]
+        self.live_chunks = sum(hi - lo for lo, hi, _, _ in self.doc_rows.values())
+        self.dead_rows = self._dead_rows()
+
+    def _dead_rows(self) -> frozenset[int]:
+        """Local chunk rows of tombstoned documents."""
+        if not self.deleted:
+            return frozenset()
+        marks = ",".join("?" * len(self.deleted))
+        spans = self.db.execute(f"SELECT chunk_lo, chunk_hi FROM documents WHERE doc IN ({marks})",
+                                sorted(self.deleted))
+        return frozenset(r for lo, hi in spans for r in range(lo, hi))
+
+    def rows(self, docs: Iterable[str], sentences: bool) -> np.ndarray:
+        """Local chunk (or sentence) rows of some of this segment's live documents."""
+        spans = sorted(self.doc_rows[d][2:] if sentences else self.doc_rows[d][:2]
+                       for d in docs if d in self.doc_rows)
+        parts = [np.arange(lo, hi, dtype=np.int64) for lo, hi in spans]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def documents(self) -> dict[str, DocumentFacts]:
+        """Facts of the segment's live documents."""
+        return {doc: DocumentFacts(self.docs[doc], sha, pages, problems, c_hi - c_lo, s_hi - s_lo)
+                for doc, (sha, pages, problems) in self.facts.items()
+                for c_lo, c_hi, s_lo, s_hi in [self.doc_rows[doc]]}
+
+    def chunks(self, rows: list[int]) -> dict[int, Chunk]:
+        """Chunks by local row."""
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        found = self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})",
+                                rows)
+        return {r[0]: _chunk(r) for r in found}
+
+    def row_doc(self, row: int) -> str:
+        """The document of a local chunk row."""
+        return self.chunk_docs[bisect.bisect_right(self.chunk_starts, row) - 1]
+
+    def stored(self, doc: str) -> StoredDocument:
+        """A live document with its chunks and vectors (vectors read back from FAISS)."""
+        c_lo, c_hi, s_lo, s_hi = self.doc_rows[doc]
+        sha, pages, problems = self.facts[doc]
+        chunks = self.chunks(list(range(c_lo, c_hi)))
+        return StoredDocument(
+            info=self.docs[doc], fingerprint=sha, pages=pages, problems=problems,
+            chunks=tuple(chunks[r] for r in range(c_lo, c_hi)),
+            chunk_vectors=self._vectors(self.chunk_index, c_lo, c_hi),
+            sentence_vectors=self._vectors(self.sentence_index, s_lo, s_hi))
+
+    def _vectors(self, index: Any, lo: int, hi: int) -> np.ndarray:
+        if hi == lo:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(index.reconstruct_n(lo, hi - lo), dtype=np.float32)
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """The vectors of a local chunk row's sentences (one contiguous run)."""
+        lo, hi = np.searchsorted(self.sentence_chunk, [row, row + 1])
+        return self._vectors(self.sentence_index, int(lo), int(hi))
+
+    def close(self) -> None:
+        """Release the SQLite connection (the mapped files go with the object)."""
+        self.db.close()

@@ -1,0 +1,173 @@
+"""Writes the next commit of a segmented index (`SegmentWriter`, the `IndexWriter` of the FAISS
++ SQLite store) and decides what to merge (`merge_plan`).
+
+A build writes its new and changed documents into one new segment (a new one every
+`SEGMENT_CHUNKS` chunks); documents it keeps stay in their segments untouched; documents it
+drops or replaces become tombstones in theirs. Before the commit point is written, segments
+are merged (their live documents rewritten into one new segment, tombstoned rows dropped):
+
+- every segment that physically holds a document the new commit neither serves nor lists as
+  failed (a removed document): the erasure guarantee, see README "Index folder";
+- every segment whose rows are more than half tombstoned;
+- a tier of `MERGE_AT` or more segments of similar size (live chunks within a factor of
+  `TIER_FACTOR`), so the number of segments stays logarithmic in the corpus; segments of
+  `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for the first two reasons
+  (so a large first build is not merged into one segment straight after it is written).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from assistant.index.commits import write_commit
+from assistant.index.segment import Segment, SegmentBuilder
+from assistant.index.storage import StoredDocument
+from assistant.index.store import SegmentStore
+
+SEGMENT_CHUNKS = 100_000  # chunks per segment a build writes before it starts another
+MERGE_AT = 5
+TIER_FACTOR = 10
+MAX_TOMBSTONED = 0.5
+
+
+def tier(live_chunks: int) -> int:
+    """The size tier of a segment: segments of one tier are within TIER_FACTOR of each other."""
+    return int(math.log(max(live_chunks, 1), TIER_FACTOR))
+
+
+def merge_plan(segments: list[dict[str, Any]], live: Mapping[str, int],
+               allowed: set[str]) -> list[str]:
+    """The names of the segments to merge into one, given each segment's entry, the live
+    chunk count per segment, and the documents that may stay on disk."""
+    chosen = {s["name"] for s in segments
+              if not set(s["docs"]) <= allowed
+              or live[s["name"]] < (1 - MAX_TOMBSTONED) * s["chunks"]}
+    tiers: dict[int, list[str]] = {}
+    for s in segments:
+        if s["name"] not in chosen and live[s["name"]] < SEGMENT_CHUNKS:
+            tiers.setdefault(tier(live[s["name"]]), []).append(s["name"])
+    for names in tiers.values():
+        if len(names) >= MERGE_AT:
+            chosen.update(names)
+    return sorted(chosen)
+
+
+class SegmentWriter:
+    """Writes the next commit: new segments for added documents, tombstones for the rest."""
+
+    def __init__(self, index_dir: Path, dim: int, previous: SegmentStore | None = None
+                 ) -> None:
+        if previous is not None and previous.dim != dim:
+            raise ValueError(f"vector size {dim} differs from the index's {previous.dim}")
+        self.index_dir = index_dir
+        self.dim = dim
+        self.previous = previous
+        self.builder: SegmentBuilder | None = None
+        self.written: list[dict[str, Any]] = []  # sealed, not yet committed
+        self.facts: dict[str, dict[str, Any]] = {}  # the new commit's documents
+        self.kept: set[str] = set()
+
+    def add(self, document: StoredDocument) -> None:
+        """Write a newly embedded document into the segment being written."""
+        if self.builder is None:
+            self.builder = SegmentBuilder(self.index_dir, self.dim)
+        self.builder.add(document)
+        self.facts[document.info.doc] = {
+            "segment": self.builder.tmp.name.removesuffix(".tmp"),
+            "fingerprint": document.fingerprint, "chunks": len(document.chunks),
+            "sentences": len(document.sentence_vectors), "problems": list(document.problems)}
+        if self.builder.chunk_row >= SEGMENT_CHUNKS:
+            self._seal()
+
+    def _seal(self) -> None:
+        if self.builder is not None:
+            self.written.append(self.builder.finish())
+            self.builder = None
+
+    def keep(self, doc: str) -> None:
+        """Leave an unchanged document where it is, in its segment."""
+        if self.previous is None or doc not in self.previous.doc_segment:
+            raise ValueError(f"no earlier commit to keep {doc!r} from")
+        self.kept.add(doc)
+        self.facts[doc] = dict(self.previous.commit["documents"][doc])
+
+    def commit(self, build: Mapping[str, Any]) -> str:
+        """Tombstone what was dropped, merge (see the module docstring), write the commit
+        point; its name."""
+        self._seal()
+        segments = self._tombstoned() + self.written
+        allowed = set(self.facts) | set(build.get("failed") or {})
+        while True:
+            live = {s["name"]: 0 for s in segments}
+            for fact in self.facts.values():
+                live[fact["segment"]] += fact["chunks"]
+            segments = [s for s in segments if live[s["name"]] or not set(s["docs"]) <= allowed]
+            chosen = merge_plan(segments, live, allowed)
+            if not chosen or (len(chosen) == 1 and not self._must_rewrite(chosen[0], segments,
+                                                                          live, allowed)):
+                break
+            segments = self._merge(segments, chosen)
+        body = {**build, "dim": self.dim, "segments": sorted(segments, key=lambda s: s["name"]),
+                "documents": dict(sorted(self.facts.items()))}
+        return write_commit(self.index_dir, body).name.removesuffix(".json")
+
+    def _must_rewrite(self, name: str, segments: list[dict[str, Any]], live: Mapping[str, int],
+                      allowed: set[str]) -> bool:
+        """Whether a lone chosen segment needs rewriting (it is not a clean merge result)."""
+        entry = next(s for s in segments if s["name"] == name)
+        return bool(entry["deleted"]) or not set(entry["docs"]) <= allowed
+
+    def _tombstoned(self) -> list[dict[str, Any]]:
+        """The previous commit's segments with every document not kept marked deleted."""
+        if self.previous is None:
+            return []
+        result = []
+        for entry in self.previous.commit["segments"]:
+            number = int(entry["name"].split("-")[1])
+            still = {d for d in self.kept if self.previous.doc_segment[d] == number}
+            result.append({**entry, "deleted": sorted(set(entry["docs"]) - still)})
+        return result
+
+    def _merge(self, segments: list[dict[str, Any]], chosen: list[str]
+               ) -> list[dict[str, Any]]:
+        """Rewrite the live documents of the chosen segments into one new segment."""
+        builder: SegmentBuilder | None = None
+        try:
+            for entry in (s for s in segments if s["name"] in chosen):
+                segment = self._open(entry)
+                try:
+                    for doc in segment.docs:  # live documents only, in row order
+                        if builder is None:
+                            builder = SegmentBuilder(self.index_dir, self.dim)
+                        builder.add(segment.stored(doc))
+                        self.facts[doc]["segment"] = builder.tmp.name.removesuffix(".tmp")
+                finally:
+                    if self.previous is None or segment not in self.previous.segments.values():
+                        segment.close()
+            merged = [builder.finish()] if builder is not None else []
+        except BaseException:
+            if builder is not None:
+                builder.abort()
+            raise
+        self.written += merged
+        return [s for s in segments if s["name"] not in chosen] + merged
+
+    def _open(self, entry: dict[str, Any]) -> Segment:
+        """A segment of this build's to read from: the previous store's, or one just written."""
+        number = int(entry["name"].split("-")[1])
+        if self.previous is not None and number in self.previous.segments:
+            old = self.previous.segments[number]
+            if old.deleted == frozenset(entry["deleted"]):
+                return old
+        return Segment(self.index_dir / entry["name"], entry, self.dim)
+
+    def abort(self) -> None:
+        """Drop what this build wrote (the next build's clean-up would remove it anyway)."""
+        if self.builder is not None:
+            self.builder.abort()
+        for entry in self.written:
+            shutil.rmtree(self.index_dir / entry["name"], ignore_errors=True)

@@ -1,0 +1,163 @@
+"""Segments: an update writes only what it adds, tombstones hide replaced rows, merges keep
+the segment count small and drop tombstoned rows, a removal rewrites every segment that held
+the document, and `--verify` re-hashes what opening only sizes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.index.builder import build_index, remove_document
+from assistant.index.commits import open_commit, segment_folders
+from assistant.index.segment import STORE
+from assistant.index.store import open_store
+from assistant.index.writer import MERGE_AT, SEGMENT_CHUNKS, merge_plan
+from assistant.model.embed import HashEmbedder
+
+
+def _segments(settings: Settings) -> list[dict]:  # type: ignore[type-arg]
+    return list(open_commit(settings.index_dir)[1]["segments"])
+
+
+def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def _held(folder: Path) -> set[str]:
+    db = sqlite3.connect(folder / STORE)
+    try:
+        return {doc for (doc,) in db.execute("SELECT doc FROM chunks")}
+    finally:
+        db.close()
+
+
+def test_adding_a_document_writes_one_small_segment(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    first = hash_settings.index_dir / "seg-000001"
+    before = _stamps(first)
+    (hash_settings.corpus_dir / "new.md").write_text("# Ny\n\nSpråkcafé på biblioteket.\n",
+                                                     encoding="utf-8")
+    report = build_index(hash_settings, HashEmbedder())
+    assert report.indexed == ["new.md"] and report.generation == "commit-000002"
+    assert [(s["name"], s["docs"], s["deleted"]) for s in _segments(hash_settings)] == [
+        ("seg-000001", ["ansvar.md", "housing.html", "report.txt"], []),
+        ("seg-000002", ["new.md"], [])]
+    assert _stamps(first) == before  # not rewritten, not copied
+
+
+def test_a_replaced_document_is_a_tombstone(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.corpus_dir / "report.txt").write_text("Parkeringstillstånd för boende.\n",
+                                                         encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())
+    first, second = _segments(hash_settings)
+    assert first["deleted"] == ["report.txt"] and second["docs"] == ["report.txt"]
+    store = open_store(hash_settings.index_dir)
+    try:
+        facts = store.documents()
+        assert store.size() == sum(f.chunks for f in facts.values())
+        vector = HashEmbedder().queries(["report"])[0]
+        rows = [r for r, _ in store.search_chunks(vector, 100, None)]
+        assert len(rows) == store.size()
+        assert [store.row_doc(r) for r in rows].count("report.txt") == facts["report.txt"].chunks
+        assert store.document_frequency("parkeringstillstand", 5) == 1
+        assert all(store.chunks([r])[r].text.startswith("Parkering")
+                   for r, _ in store.lexical(["parkeringstillstand", "report"], 10, 5)
+                   if store.row_doc(r) == "report.txt")
+    finally:
+        store.close()
+
+
+def test_merges_keep_the_segment_count_small(hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    for i in range(3 * MERGE_AT):
+        (hash_settings.corpus_dir / f"note-{i}.md").write_text(
+            f"# Not {i}\n\nAnteckning nummer {i} om mottagande.\n", encoding="utf-8")
+        build_index(hash_settings, HashEmbedder())
+        assert len(_segments(hash_settings)) <= 2 * MERGE_AT
+    segments = _segments(hash_settings)
+    assert len(segments) < MERGE_AT + 2
+    assert all(not s["deleted"] for s in segments)
+    hits = Engine(hash_settings, HashEmbedder()).search(["anteckning nummer 7"], k=20)[0]
+    assert "note-7.md" in {h.chunk.doc for h in hits}
+
+
+def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Settings
+                                                                ) -> None:
+    build_index(hash_settings, HashEmbedder())
+    (hash_settings.corpus_dir / "report.txt").write_text("Second version.\n", encoding="utf-8")
+    build_index(hash_settings, HashEmbedder())  # version 1 stays, tombstoned, in seg-000001
+    assert "report.txt" in _held(hash_settings.index_dir / "seg-000001")
+    remove_document(hash_settings, "report.txt", HashEmbedder())
+    assert all("report.txt" not in _held(f) for f in segment_folders(hash_settings.index_dir))
+    assert all("report.txt" not in s["docs"] for s in _segments(hash_settings))
+
+
+@pytest.mark.parametrize(("sizes", "deleted", "removed", "chosen"), [
+    ([1000, 5, 5, 5, 5], [], set(), []),  # four small ones: not yet
+    ([1000, 5, 5, 5, 5, 5], [], set(), ["s1", "s2", "s3", "s4", "s5"]),  # a tier of five
+    ([1000, 40], [("s1", 30)], set(), ["s1"]),  # more than half tombstoned
+    ([1000, 40], [], {"s0"}, ["s0"]),  # holds a removed document: rewritten, however large
+    ([SEGMENT_CHUNKS] * 6, [], set(), []),  # full segments are not merged further
+])
+def test_merge_plan(sizes: list[int], deleted: list[tuple[str, int]], removed: set[str],
+                    chosen: list[str]) -> None:
+    segments = [{"name": f"s{i}", "docs": [f"d{i}"], "chunks": n} for i, n in enumerate(sizes)]
+    live = {s["name"]: s["chunks"] for s in segments}
+    live.update({name: live[name] - n for name, n in deleted})
+    allowed = {f"d{i}" for i in range(len(sizes))} - {f"d{s[1:]}" for s in removed}
+    assert merge_plan(segments, live, allowed) == chosen
+
+
+def test_verify_rehashes_what_opening_only_sizes(hash_settings: Settings,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    build_index(hash_settings, HashEmbedder())
+    monkeypatch.setenv("ASSISTANT_MODEL", "hash")
+    args = ["index", "--verify", "--index", str(hash_settings.index_dir)]
+    assert main(args) == 0
+    assert "1 segments, 4 files match" in capsys.readouterr().out
+    vectors = hash_settings.index_dir / "seg-000001" / "chunks.faiss"
+    data = bytearray(vectors.read_bytes())
+    data[-1] ^= 0xFF  # same size: opening does not notice
+    vectors.write_bytes(bytes(data))
+    open_store(hash_settings.index_dir).close()
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "chunks.faiss does not match its checksum" in error and "assistant index" in error
+
+
+def test_opening_hashes_nothing(hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    from assistant.index import commits
+
+    build_index(hash_settings, HashEmbedder())
+
+    def refuse(path: Path) -> str:
+        raise AssertionError(f"{path} hashed on open")
+
+    monkeypatch.setattr(commits, "file_sha256", refuse)
+    store = open_store(hash_settings.index_dir)
+    assert store.size() > 0
+    store.close()
+
+
+def test_an_older_format_asks_for_a_rebuild_and_goes_with_it(hash_settings: Settings) -> None:
+    from assistant.errors import IndexCorruptError
+
+    old = hash_settings.index_dir / "gen-000003"
+    old.mkdir(parents=True)
+    (old / "store.sqlite").write_bytes(b"a format 5 store with a removed document's text")
+    (hash_settings.index_dir / "CURRENT").write_text("gen-000003\n")
+    with pytest.raises(IndexCorruptError, match="older format.*assistant index"):
+        open_store(hash_settings.index_dir)
+    report = build_index(hash_settings, HashEmbedder())
+    assert {"gen-000003", "CURRENT"} <= set(report.pruned)
+    assert sorted(p.name for p in hash_settings.index_dir.iterdir()) == [
+        "LOCK", "commit-000001.json", "seg-000001"]
