@@ -73,11 +73,33 @@ class KeyGate:
                 and scope.get("path", "").startswith("/api/documents")):
             problem = key_problem(presented_key(scope), self.keys)
             if problem:
+                await _drain_small_body(scope, receive)
                 response = error_response(401, problem, headers={"WWW-Authenticate": "Bearer",
                                                                  "Connection": "close"})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# A refused request whose declared body is at most this long is read and dropped before the
+# answer: closing a socket with unread data makes the kernel reset the connection, and the
+# client can lose the 401 (seen under load). Larger or undeclared bodies are never read.
+DRAIN_MAX_BYTES = 64 * 1024
+
+
+async def _drain_small_body(scope: Scope, receive: Receive) -> None:
+    """Read and drop the body of a refused request when it declares a small length."""
+    declared = _header(scope, b"content-length")
+    if declared is None or not declared.strip().isdigit() or int(declared) > DRAIN_MAX_BYTES:
+        return
+    received = 0
+    while received <= DRAIN_MAX_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class _BodyTooLarge(Exception):
