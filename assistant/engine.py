@@ -85,7 +85,7 @@ class Engine:
         similarities = hit_sentence_scores(reader, hits, vector)
         evidence = gather_evidence(concepts, language, hits, similarities, self.params,
                                    kind=question_kind(resolved))
-        decided = mode(evidence)
+        decided = mode(evidence, language=language)
         if decided == "refusal":
             return refusal(question, resolved, language, hits)
         support = sentence_support(concepts, hits, self.params)

@@ -11,10 +11,12 @@ import numpy as np
 from assistant.answer.evidence import FEATURES
 from assistant.retrieval.fusion import FusionParams
 from bench.fit_collect import Material
-from bench.fit_logistic import choose_cuts, fit_logistic, probability
+from bench.fit_logistic import MAX_ANSWERABLE_REFUSED, choose_cuts, fit_logistic, probability
 from bench.fit_replay import TOP, feature_matrix, gold_rank, replay
 
 TRAIN = ("seed", "ret", "ref")  # corpora fitted on; "seed+ret" is scored only
+MIN_PER_LANGUAGE = 20  # answerable questions a language needs for a refusal cut of its own
+PER_LANGUAGE = True  # fit the refusal cut per question language (bench/RESULTS.md compares)
 LEAD_RANK_PENALTY = 0.02  # as assistant/answer/compose.py: the lead's passage, approximately
 
 
@@ -84,7 +86,8 @@ def examples(data: dict[str, list[Material]], params: FusionParams,
                 where.append((corpus, m.part, m.question.lang, gold_rank(m, ranked)))
     return {"x": feature_matrix(items, params), "y": np.array(labels, dtype=bool),
             "real": np.array(real, dtype=bool), "lead": np.array(lead, dtype=bool),
-            "top": np.array(top, dtype=bool), "where": where}
+            "top": np.array(top, dtype=bool), "where": where,
+            "lang": np.array([w[2] for w in where])}
 
 
 def _lead_gold(m: Material, ranked: list[int]) -> bool:
@@ -102,8 +105,14 @@ def fit_model(ex: dict[str, Any]) -> dict[str, Any]:
     model = fit_logistic(ex["x"], ex["y"].astype(float))
     p = probability(model, ex["x"])
     refuse, passages = choose_cuts(p, ex["y"], ex["real"], ex["lead"], ex["top"])
+    by_language = {}
+    for lang in sorted(set(ex["lang"])):
+        pos = p[ex["y"] & ex["real"] & (ex["lang"] == lang)]
+        if len(pos) >= MIN_PER_LANGUAGE:
+            by_language[str(lang)] = float(np.quantile(pos, MAX_ANSWERABLE_REFUSED))
     return {"features": list(FEATURES), **model, "refuse_below": refuse,
-            "passages_below": passages}
+            "passages_below": passages,
+            **({"refuse_below_by_language": by_language} if PER_LANGUAGE else {})}
 
 
 def fit_all(data: dict[str, list[Material]], grid: list[FusionParams], table: Table
@@ -136,7 +145,8 @@ def cross_validate(data: dict[str, list[Material]], grid: list[FusionParams],
               f"d={params.depth}"] += 1
         p = probability(model, ex["x"])
         for j, (corpus, part, lang, rank) in enumerate(ex["where"]):
-            mode = ("refusal" if p[j] < model["refuse_below"] else
+            cut = model.get("refuse_below_by_language", {}).get(lang, model["refuse_below"])
+            mode = ("refusal" if p[j] < cut else
                     "passages" if p[j] < model["passages_below"] else "answer")
             scored.append({"corpus": corpus, "part": part, "lang": lang, "rank": rank,
                            "answerable": bool(ex["y"][j]), "real": bool(ex["real"][j]),

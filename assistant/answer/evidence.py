@@ -100,6 +100,13 @@ class RefusalModel:
     bias: float
     refuse_below: float  # P below this: refuse
     passages_below: float  # P below this (and not refused): show passages, state no answer
+    # the refusal cut per question language, where fitted (the cut is a low quantile of the
+    # answerable questions' P, which sits lower for questions across languages)
+    refuse_by_language: tuple[tuple[str, float], ...] = ()
+
+    def refuse_cut(self, language: str) -> float:
+        """The refusal cut for a question in `language`."""
+        return dict(self.refuse_by_language).get(language, self.refuse_below)
 
     def probability(self, evidence: Evidence) -> float:
         """How likely the corpus answers the question."""
@@ -115,22 +122,23 @@ def refusal_model(path: Path = MODEL) -> RefusalModel:
         raise ValueError(f"{path}: features {data['features']} are not {FEATURES}")
     return RefusalModel(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
                         float(data["bias"]), float(data["refuse_below"]),
-                        float(data["passages_below"]))
+                        float(data["passages_below"]),
+                        tuple(sorted(data.get("refuse_below_by_language", {}).items())))
 
 
-def mode(evidence: Evidence, model: RefusalModel | None = None) -> str:
+def mode(evidence: Evidence, model: RefusalModel | None = None, language: str = "") -> str:
     """"answer", "passages" (relevant passages, no sentence stated as the answer) or
-    "refusal", by the model's probability that the corpus answers the question."""
+    "refusal", by the model's probability that the corpus answers a question in `language`."""
     model = model or refusal_model()
     p = model.probability(evidence)
-    if p < model.refuse_below:
+    if p < model.refuse_cut(language):
         return "refusal"
     return "passages" if p < model.passages_below else "answer"
 
 
-def abstain(evidence: Evidence) -> bool:
+def abstain(evidence: Evidence, language: str = "") -> bool:
     """Refuse when the fitted model finds the corpus unlikely to answer the question."""
-    return mode(evidence) == "refusal"
+    return mode(evidence, language=language) == "refusal"
 
 
 def sentence_support(concepts: list[Concept], hits: Sequence[Hit], params: FusionParams
