@@ -44,6 +44,10 @@ from typing import Any
 
 import numpy as np
 
+# This tree's assistant, not whichever one the shared virtual environment has installed (a
+# script's own folder, bench/, is what Python puts first on the path).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
 from assistant.evaluate import (

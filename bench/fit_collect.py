@@ -57,7 +57,8 @@ class Material:
     lexical: list[int] = field(default_factory=list)  # BM25 order, ungated
     rows: dict[int, Row] = field(default_factory=dict)
     # per concept: weight, weight when missing, per form the documents holding each word
-    concepts: list[tuple[float, float, tuple[tuple[frozenset[str], ...], ...]]] = field(default_factory=list)
+    concepts: list[tuple[float, float, tuple[tuple[frozenset[str], ...], ...]]] = field(
+        default_factory=list)
 
 
 class DocsOfWord:

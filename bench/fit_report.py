@@ -33,10 +33,12 @@ def _row(corpus: str, part: str, lang: str, rows: list[dict[str, Any]]) -> str:
     def ratio(a: int, b: int) -> str:
         return f"{a}/{b}" if b else "—"
 
+    def refused(rows: list[dict[str, Any]]) -> int:
+        return sum(r["mode"] == "refusal" for r in rows)
+
     return (f"| {corpus} | {part} | {lang} | {n} | {r1:.3f} | {r5:.3f} | {mrr:.3f} "
-            f"| {ratio(sum(r['mode'] == 'refusal' for r in neg), len(neg))} "
-            f"| {ratio(sum(r['mode'] == 'refusal' for r in pos), n)} | {ratio(cited, n)} "
-            f"| {' / '.join(modes)} | {ratio(sum(r['mode'] == 'refusal' for r in ldo), len(ldo))} |")
+            f"| {ratio(refused(neg), len(neg))} | {ratio(refused(pos), n)} | {ratio(cited, n)} "
+            f"| {' / '.join(modes)} | {ratio(refused(ldo), len(ldo))} |")
 
 
 def report(scored: list[dict[str, Any]], picks: Counter[str]) -> list[str]:
