@@ -195,3 +195,13 @@ def test_how_many_without_any_number_shows_passages() -> None:
     assert answered.mode == "answer" and not answered.abstained
     weak = compose("Who pays the benefit?", "Who pays the benefit?", "en", *args, weak=True)
     assert weak.mode == "passages" and weak.text.endswith("[1]")
+
+
+def test_passages_show_a_sentence_shared_by_overlapping_chunks_once() -> None:
+    text = "Försäkringskassan betalar ut etableringsersättningen till individen."
+    hits = [_hit(text, [(0, len(text), None, ())]), _hit(text, [(0, len(text), None, ())])]
+    args = (hits, [np.array([0.9])] * 2, [np.array([1.0])] * 2)
+    shown = compose("Who pays?", "Who pays?", "en", *args, weak=True)
+    assert shown.mode == "passages" and len(shown.citations) == 1
+    assert shown.text.startswith(PASSAGES["en"]) and shown.text.endswith("[1]")
+    assert "[2]" not in shown.text

@@ -221,13 +221,21 @@ def passages(question: str, resolved: str, language: str, hits: Sequence[Hit],
              per_hit: list[list[Candidate]]) -> Answer:
     """The passages that may answer the question, each by its best sentence and citation,
     under a fixed opening that states none of them as the answer."""
-    citations, parts = [], []
-    for n, ranked in enumerate(per_hit[:SHOWN_PASSAGES], start=1):
-        if ranked:
-            best = ranked[0]
-            citations.append(_citation(n, hits[best.hit_rank], best.index, best.index))
-            parts.append(f"{_quote(hits[best.hit_rank], best.index, best.index, 'other', language)}"
-                         f" [{n}]")
+    citations: list[Citation] = []
+    parts: list[str] = []
+    seen: set[str] = set()  # overlapping chunks share sentences: each is shown once
+    for ranked in per_hit[:SHOWN_PASSAGES]:
+        best = ranked[0] if ranked else None
+        if best is None:
+            continue
+        hit = hits[best.hit_rank]
+        text = _clean(hit.chunk.sentence_texts()[best.index])
+        if text in seen:
+            continue
+        seen.add(text)
+        n = len(citations) + 1
+        citations.append(_citation(n, hit, best.index, best.index))
+        parts.append(f"{_quote(hit, best.index, best.index, 'other', language)} [{n}]")
     return Answer(question=question, resolved_question=resolved, language=language,
                   text=" ".join([PASSAGES[language], *parts]), abstained=False,
                   citations=tuple(citations), closest=tuple(hits), mode="passages")
