@@ -9,8 +9,8 @@ import numpy as np
 
 from assistant.answer.compose import compose, refusal
 from assistant.answer.conversation import resolve
-from assistant.answer.evidence import abstain, gather_evidence, sentence_support
-from assistant.answer.question import question_language
+from assistant.answer.evidence import gather_evidence, mode, sentence_support
+from assistant.answer.question import question_kind, question_language
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.index.backend import open_index, snapshot
@@ -93,11 +93,14 @@ class Engine:
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)
-        evidence = gather_evidence(concepts, language, hits, similarities, self.params)
-        if abstain(evidence):
+        evidence = gather_evidence(concepts, language, hits, similarities, self.params,
+                                   kind=question_kind(resolved))
+        decided = mode(evidence, language=language)
+        if decided == "refusal":
             return refusal(question, resolved, language, hits)
         support = sentence_support(concepts, hits, self.params)
-        return compose(question, resolved, language, hits, similarities, support)
+        return compose(question, resolved, language, hits, similarities, support,
+                       weak=decided == "passages")
 
     def reload(self) -> None:
         """Serve the index folder's current generation (after a rebuild).

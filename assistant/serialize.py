@@ -90,6 +90,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "language": answer.language,
         "answer": answer.text,
         "abstained": answer.abstained,
+        "mode": answer.mode,
         "citations": [citation_json(c) for c in answer.citations],
         "closest": [hit_json(h) for h in answer.closest],
         "plain_text": answer_plain_text(answer),

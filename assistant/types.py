@@ -152,3 +152,6 @@ class Answer:
     abstained: bool
     citations: tuple[Citation, ...] = ()
     closest: tuple[Hit, ...] = ()
+    # "answer": quoted sentences stated as the answer; "passages": passages that may answer it,
+    # no sentence stated as the answer; "refusal": the documents do not answer it
+    mode: str = "answer"

@@ -38,11 +38,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# This tree's assistant, not whichever one the shared virtual environment has installed (a
+# script's own folder, bench/, is what Python puts first on the path).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
@@ -306,8 +310,21 @@ def measure(outcome: Outcome, positions: list[int]) -> tuple[dict[str, Any], Rep
             "unanswerable_refused": answers["unanswerable_abstained"],
             "answerable_refused": answers["answerable_abstained"],
             "first_citation": sum(r["first_citation"] for r in answerable),
-            "first_quote": sum(r["first_quote"] for r in answerable)})
+            "first_quote": sum(r["first_quote"] for r in answerable),
+            "modes": modes(report.rows, [outcome.answers[i] for i in positions])})
     return figures, report
+
+
+def modes(rows: list[dict[str, Any]], answers: list[Any]) -> str:
+    """How many answers of each mode, and (in brackets) how many were right: an answer or
+    passages whose first citation is gold, a refusal of an unanswerable question."""
+    cells = []
+    for mode in ("answer", "passages", "refusal"):
+        chosen = [r for r, a in zip(rows, answers, strict=True) if a.mode == mode]
+        right = sum(not r["answerable"] if mode == "refusal" else
+                    r["answerable"] and r["first_citation"] for r in chosen)
+        cells.append(f"{len(chosen)} ({right})")
+    return " / ".join(cells)
 
 
 def ratio(count: int, total: int) -> str:
@@ -322,15 +339,15 @@ def table_row(label: str, part: str, lang: str, system: str, f: dict[str, Any]) 
     cells += [f"{f[m]:.3f}" if n else "—" for m in ("R@1", "R@5", "MRR@10")]
     if "first_citation" in f:
         cells += [ratio(f["unanswerable_refused"], u), ratio(f["answerable_refused"], n),
-                  ratio(f["first_citation"], n), ratio(f["first_quote"], n)]
+                  ratio(f["first_citation"], n), ratio(f["first_quote"], n), f["modes"]]
     else:
-        cells += ["—"] * 4
+        cells += ["—"] * 5
     return "| " + " | ".join(cells) + " |"
 
 
 HEAD = ("| set | lang | system | answerable | unanswerable | R@1 | R@5 | MRR@10 "
         "| unanswerable refused | answerable wrongly refused | first citation gold "
-        "| first quote gold |\n" + "|---" * 12 + "|")
+        "| first quote gold | answer / passages / refusal (right) |\n" + "|---" * 13 + "|")
 
 
 def differences(label: str, assistant: Report, plain: Report, limit: int) -> list[str]:
@@ -374,21 +391,13 @@ def describe(params: FusionParams) -> str:
     return f"k={params.rrf_k:g} w={w} cov={params.min_coverage:g}"
 
 
-def fixed_rows() -> list[tuple[str, FusionParams]]:
-    """Rows measured as they are, not fitted. Plain BM25 is the FTS5 leg alone, ungated, with
-    whole-word matching where the parameters still offer compound matching."""
-    bm25: dict[str, Any] = {"weights": (0.0, 0.0, 1.0), "min_coverage": 0.0,
-                            "expand_terms": False}
-    whole_words = "compounds" in {f.name for f in fields(FusionParams)}
-    if whole_words:
-        bm25["compounds"] = "none"
-    return [
-        ("defaults", FusionParams()),
-        ("lexical leg ungated (min_coverage 0)", FusionParams(min_coverage=0.0)),
-        ("lexical leg alone, ungated", FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0)),
-        ("lexical leg alone as plain BM25 (ungated, "
-         + ("whole words, " if whole_words else "") + "no term expansion)", FusionParams(**bm25)),
-    ]
+FIXED = [  # rows measured as they are, not fitted
+    ("defaults", FusionParams()),
+    ("lexical leg ungated (min_coverage 0)", FusionParams(min_coverage=0.0)),
+    ("lexical leg alone, ungated", FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0)),
+    ("lexical leg alone as plain BM25 (ungated, no term expansion)",
+     FusionParams(weights=(0.0, 0.0, 1.0), min_coverage=0.0, expand_terms=False)),
+]
 
 
 def cross_validate(indexes: dict[str, Settings], embedder: Any, eval_dir: Path) -> list[str]:
@@ -404,7 +413,7 @@ def cross_validate(indexes: dict[str, Settings], embedder: Any, eval_dir: Path) 
     for evalset in scored:
         questions[evalset.name] = [q for q in read_parts(evalset.parts)[0] if q.answerable]
     candidates = grid()
-    fixed = fixed_rows()
+    fixed = FIXED
     variants = candidates + [p for _, p in fixed if p not in candidates]
     hits: dict[tuple[str, FusionParams], list[Any]] = {}
     for evalset in scored:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answer.compose import REFUSAL, compose, refusal
+from assistant.answer.compose import PASSAGES, REFUSAL, compose, refusal
 from assistant.answer.conversation import is_follow_up, resolve
 from assistant.answer.question import question_kind, question_language, satisfies
 from assistant.types import Chunk, DocInfo, Hit, Sentence, Turn
@@ -90,8 +90,17 @@ def test_is_follow_up(question: str, follow_up: bool) -> None:
      "Who decides on distribution in Kronoberg?"),
     (("Vem ansvarar för bosättning i Blekinge?",), "hur är det med Kronoberg?",
      "Vem ansvarar för bosättning i Kronoberg?"),
+    # A pronoun is replaced by what the earlier question asked about.
     (("Who pays establishment benefit?",), "and who decides on it?",
-     "and who decides on it? (Who pays establishment benefit?)"),
+     "and who decides on establishment benefit?"),
+    (("Vilka år gäller Blekinges integrationsstrategi?",), "och vem har tagit fram den?",
+     "och vem har tagit fram Blekinges integrationsstrategi?"),
+    (("Hur ofta möts nätverket VÄV Kronoberg?",), "vad syftar det till?",
+     "vad syftar nätverket VÄV Kronoberg till?"),
+    (("Vad är Växjömentor?", "när startade det?"), "vad bygger det på?",
+     "vad bygger Växjömentor på?"),
+    (("Which law regulates civic orientation?",), "and who must offer it?",
+     "and who must offer civic orientation?"),
     # A chain: the earlier follow-up is resolved first.
     (("Who decides on distribution in Blekinge?", "What about Kronoberg?"), "and when?",
      "and when? (Who decides on distribution in Kronoberg?)"),
@@ -173,12 +182,26 @@ def test_refusal_in_the_question_language_keeps_the_closest_passages() -> None:
         assert answer.citations == () and answer.closest == (hit,)
 
 
-def test_how_many_without_any_number_is_refused() -> None:
+def test_how_many_without_any_number_shows_passages() -> None:
     text = "Försäkringskassan betalar ut etableringsersättningen till individen."
     hit = _hit(text, [(0, len(text), None, ())])
     args = ([hit], [np.array([0.9])], [np.array([1.0])])
-    refused = compose("How much is the benefit per day?", "How much is the benefit per day?",
-                      "en", *args)
-    assert refused.abstained and refused.closest == (hit,)
+    shown = compose("How much is the benefit per day?", "How much is the benefit per day?",
+                    "en", *args)
+    # no sentence is stated as the answer: the passage is shown under the fixed opening
+    assert shown.mode == "passages" and not shown.abstained and shown.closest == (hit,)
+    assert shown.text.startswith(PASSAGES["en"]) and shown.citations[0].quote == text
     answered = compose("Who pays the benefit?", "Who pays the benefit?", "en", *args)
-    assert not answered.abstained
+    assert answered.mode == "answer" and not answered.abstained
+    weak = compose("Who pays the benefit?", "Who pays the benefit?", "en", *args, weak=True)
+    assert weak.mode == "passages" and weak.text.endswith("[1]")
+
+
+def test_passages_show_a_sentence_shared_by_overlapping_chunks_once() -> None:
+    text = "Försäkringskassan betalar ut etableringsersättningen till individen."
+    hits = [_hit(text, [(0, len(text), None, ())]), _hit(text, [(0, len(text), None, ())])]
+    args = (hits, [np.array([0.9])] * 2, [np.array([1.0])] * 2)
+    shown = compose("Who pays?", "Who pays?", "en", *args, weak=True)
+    assert shown.mode == "passages" and len(shown.citations) == 1
+    assert shown.text.startswith(PASSAGES["en"]) and shown.text.endswith("[1]")
+    assert "[2]" not in shown.text

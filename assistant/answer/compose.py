@@ -18,12 +18,16 @@ from assistant.lang import lexicon
 from assistant.lang.terms import gloss_text
 from assistant.types import Answer, Citation, Hit
 
-__all__ = ["REFUSAL", "Candidate", "compose", "is_fragment", "is_heading", "refusal",
-           "sentence_candidates"]
+__all__ = ["PASSAGES", "REFUSAL", "Candidate", "compose", "is_fragment", "is_heading", "passages",
+           "refusal", "sentence_candidates"]
 
 # The fixed "the documents do not say" sentence of each language (its refusal.txt).
 REFUSAL = {lang: lexicon.entries("refusal", lang)[0] for lang in lexicon.languages()
            if lexicon.entries("refusal", lang)}
+# The opening of a "these passages may answer it" answer in each language (its passages.txt).
+PASSAGES = {lang: lexicon.entries("passages", lang)[0] for lang in lexicon.languages()
+            if lexicon.entries("passages", lang)}
+SHOWN_PASSAGES = 3  # passages quoted when no sentence is stated as the answer
 
 
 # --- choosing sentences -----------------------------------------------------------------------
@@ -178,23 +182,26 @@ def _quote(hit: Hit, first: int, last: int, kind: str, language: str) -> str:
 
 def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
             similarities: Sequence[np.ndarray], support: Sequence[np.ndarray],
-            max_sentences: int = 2) -> Answer:
+            max_sentences: int = 2, weak: bool = False) -> Answer:
     """An answer quoting the top passage's best sentences, each followed by its citation [n].
 
     The top passage leads (retrieval has already weighed dense, sentence and lexical evidence);
     a second sentence is added when it scores nearly as well, from the same passage or the next
-    one in the same language. A list question gets the items that follow its lead-in. A who,
-    when or how-many question whose best sentence names no actor, date or number is refused.
+    one in the same language. A list question gets the items that follow its lead-in. When the
+    evidence is `weak`, or a who, when or how-many question's best sentence names no actor,
+    date or number, the passages are shown without stating one of them as the answer.
     """
     kind = question_kind(resolved)
     per_hit = [sentence_candidates(hits[r], r, similarities[r], support[r], kind)
                for r in range(min(LEAD_POOL, len(hits)))]
     lead = _lead(per_hit)
+    if weak and lead is not None:
+        return passages(question, resolved, language, hits, per_hit)
     if lead is None or (kind in ("who", "when", "count") and not satisfies(
             kind, hits[lead.hit_rank].chunk.sentence_texts()[lead.index])):
         # Asked who, when or how many, and no passage names an actor, a date or a number
-        # where it matches the question: the documents do not say.
-        return refusal(question, resolved, language, hits)
+        # where it matches the question: no sentence can be stated as the answer.
+        return passages(question, resolved, language, hits, per_hit)
     last = {lead: _quote_end(hits, lead, per_hit[lead.hit_rank], kind)}
     chosen = [lead]
     if kind != "list":
@@ -210,7 +217,31 @@ def compose(question: str, resolved: str, language: str, hits: Sequence[Hit],
                   closest=tuple(hits))
 
 
+def passages(question: str, resolved: str, language: str, hits: Sequence[Hit],
+             per_hit: list[list[Candidate]]) -> Answer:
+    """The passages that may answer the question, each by its best sentence and citation,
+    under a fixed opening that states none of them as the answer."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    seen: set[str] = set()  # overlapping chunks share sentences: each is shown once
+    for ranked in per_hit[:SHOWN_PASSAGES]:
+        best = ranked[0] if ranked else None
+        if best is None:
+            continue
+        hit = hits[best.hit_rank]
+        text = _clean(hit.chunk.sentence_texts()[best.index])
+        if text in seen:
+            continue
+        seen.add(text)
+        n = len(citations) + 1
+        citations.append(_citation(n, hit, best.index, best.index))
+        parts.append(f"{_quote(hit, best.index, best.index, 'other', language)} [{n}]")
+    return Answer(question=question, resolved_question=resolved, language=language,
+                  text=" ".join([PASSAGES[language], *parts]), abstained=False,
+                  citations=tuple(citations), closest=tuple(hits), mode="passages")
+
+
 def refusal(question: str, resolved: str, language: str, hits: Sequence[Hit]) -> Answer:
     """The fixed "the documents do not say" answer, with the closest passages."""
     return Answer(question=question, resolved_question=resolved, language=language,
-                  text=REFUSAL[language], abstained=True, closest=tuple(hits))
+                  text=REFUSAL[language], abstained=True, closest=tuple(hits), mode="refusal")

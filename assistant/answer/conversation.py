@@ -76,8 +76,9 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
     """The question made self-contained from the conversation before it.
 
     "What about Kronoberg?" after "Who decides ... in Blekinge?" becomes the earlier question
-    with Kronoberg in Blekinge's place; "and who decides on it?" gets the earlier question's
-    words appended, which is what retrieval needs to find the same topic again.
+    with Kronoberg in Blekinge's place; in "and who decides on it?" the pronoun is replaced by
+    what the earlier question asked about ("establishment benefit"); a follow-up with neither
+    ("and when?") gets the earlier question appended.
     """
     question = " ".join(question.split())
     if not history or not is_follow_up(question):
@@ -92,4 +93,44 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
                           count=1)
         if not new_names and len(rest.split()) <= MAX_APPENDED_WORDS:
             return f"{previous} {rest}".strip()
-    return f"{question} ({previous})"
+    replaced = _replace_pronoun(question, referent(previous))
+    return replaced or f"{question} ({previous})"
+
+
+def referent(question: str) -> str:
+    """What a question asks about: its words after the question word (with the noun or adverb
+    a "which"/"how" takes) and the verb, less the function words at either end ("Vilka år
+    gäller Blekinges integrationsstrategi?" → "Blekinges integrationsstrategi")."""
+    from assistant.lang.fold import fold
+
+    words = re.findall(r"[\w-]+", question)
+    stop = lexicon.words("stopwords") | lexicon.words("particles")
+    i = 0
+    if words and words[0].lower() in lexicon.words("question_words"):
+        i = 1
+        verbs = stop | lexicon.words("question_cues")  # "is", "är", "does", "finns"
+        if words[0].lower() in lexicon.words("question_determiners") and len(words) > 2 and (
+                words[1].lower() not in verbs):
+            i = 2  # "vilka år", "which law", "hur ofta"
+    i += 1  # the verb
+    rest = words[i:]
+    while rest and (fold(rest[0]) in stop or rest[0].lower() in stop):
+        rest = rest[1:]
+    while rest and (fold(rest[-1]) in stop or rest[-1].lower() in stop):
+        rest = rest[:-1]
+    return " ".join(rest)
+
+
+def _replace_pronoun(question: str, subject: str) -> str | None:
+    """The follow-up with its referring pronoun ("den", "det", "it", "they") replaced by the
+    subject, or None when it has none or there is no subject."""
+    if not subject:
+        return None
+    patterns = _patterns()
+    end = re.search(rf"\b(?:{lexicon.alternation('back_references_end')})\b"
+                    rf"(?=(?:\s+(?:{lexicon.alternation('particles')}))?\W*$)", question,
+                    re.IGNORECASE)
+    match = end or patterns["back"].search(question)
+    if match is None:
+        return None
+    return f"{question[:match.start()]}{subject}{question[match.end():]}"

@@ -1,18 +1,24 @@
 """Does the corpus support an answer? Evidence from the retrieval legs, and the decision.
 
 The decision does not rest on one similarity threshold (e5 cosines sit between 0.7 and 0.9
-for everything, related or not). It asks whether the question's rare words exist in the corpus
-at all, whether the best passages contain them, and how close the best sentence is:
-see `abstain` for the rule and bench/RESULTS.md for the calibration.
+for everything, related or not). A small logistic model weighs whether the question's rare words
+exist in the corpus at all, whether the best passages contain them, how close the best sentence
+is, whether the legs agree and whether the top sentence holds what the question asks for. It is
+fitted by bench/fit.py on the development sets, with leave-document-out negatives, and stored
+as data (assistant/data/refusal_model.json); see `mode`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.question import satisfies
 from assistant.lang.fold import fold
 from assistant.retrieval.concepts import Concept, concept_coverage, document_context
 from assistant.retrieval.fusion import FusionParams
@@ -27,9 +33,11 @@ class Evidence:
     coverage: float  # best rarity-weighted share of the question's concepts in a top passage
     unknown: float  # weighted share of the question's concepts found nowhere in the corpus
     same_language: bool  # the top passage is in the question's language
+    agreement: float = 0.0  # share of the three legs that rank the top passage in their top 3
+    satisfied: bool = True  # the top passage's best sentence holds what the question asks for
 
 
-def _specificity(word: str) -> float:
+def specificity(word: str) -> float:
     """1 for a rare word, less for an everyday one ("pays", "menas"): a missing everyday word
     says little about whether the corpus covers the question's topic."""
     from wordfreq import zipf_frequency
@@ -40,44 +48,97 @@ def _specificity(word: str) -> float:
 
 def gather_evidence(concepts: list[Concept], language: str, hits: Sequence[Hit],
                     similarities: Sequence[np.ndarray], params: FusionParams,
-                    top: int = 3) -> Evidence:
-    """Evidence for a question (its concepts and language) from its hits and their
+                    top: int = 3, kind: str = "other") -> Evidence:
+    """Evidence for a question (its concepts, language and kind) from its hits and their
     per-sentence similarities."""
     coverage = 0.0
     for hit in hits[:top]:
         text = fold(" ".join((*hit.chunk.section, hit.chunk.text)))
         coverage = max(coverage, concept_coverage(
             concepts, f"{document_context(hit.info)} {text}", params.prefix_min))
-    weights = [c.weight * (1.0 if c.present else _specificity(" ".join(c.forms[0])))
+    weights = [c.weight * (1.0 if c.present else specificity(" ".join(c.forms[0])))
                for c in concepts]
     unknown = sum(w for w, c in zip(weights, concepts, strict=True) if not c.present)
     sims = [float(s.max()) for s in similarities[:top] if len(s)]
+    satisfied = True
+    texts = hits[0].chunk.sentence_texts() if hits else []
+    if texts and len(similarities[0]):
+        best = int(np.argmax(similarities[0][:len(texts)]))
+        satisfied = satisfies(kind, texts[best])
     return Evidence(
         best_sentence=max(sims, default=0.0),
         coverage=coverage,
         unknown=unknown / (sum(weights) or 1.0),
         same_language=bool(hits) and hits[0].info.language == language,
+        agreement=sum(1 for r in hits[0].ranks.values() if r <= top) / 3 if hits else 0.0,
+        satisfied=satisfied,
     )
 
 
-# Calibrated on the dev questions (bench/RESULTS.md lists the evidence of the questions near
-# the lines): each condition alone also holds for some answerable questions; all three together
-# for none. SENTENCE_MAX lies midway between the dev questions it separates (0.757 unanswerable,
-# 0.860 answerable), so that a shift of the cosines does not flip them.
-UNKNOWN_MIN = 0.3
-COVERAGE_MAX = 0.5
-SENTENCE_MAX = 0.81
+# The refusal model: logistic regression over the evidence, fitted by bench/fit.py (its
+# training data, folds and figures are in bench/RESULTS.md); weights are data.
+FEATURES = ("best_sentence", "coverage", "unknown", "same_language", "unknown_same_language",
+            "agreement", "satisfied")
+MODEL = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
 
 
-def abstain(evidence: Evidence) -> bool:
-    """Refuse when the evidence agrees that the corpus lacks the question's topic: a good
-    share of its specific words occur nowhere in the corpus and the best passages hold less
-    than half of the rest. When the best passage is in another language than the question,
-    missing words are expected (they are in the other language), so refusing also needs that
-    no sentence comes close in meaning."""
-    if evidence.unknown < UNKNOWN_MIN or evidence.coverage >= COVERAGE_MAX:
-        return False
-    return evidence.same_language or evidence.best_sentence < SENTENCE_MAX
+def features(evidence: Evidence) -> list[float]:
+    """The model's inputs, in FEATURES order."""
+    same = float(evidence.same_language)
+    return [evidence.best_sentence, evidence.coverage, evidence.unknown, same,
+            evidence.unknown * same, evidence.agreement, float(evidence.satisfied)]
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """Standardised logistic regression: P(the corpus answers the question | evidence), and
+    the two cut-offs of the answer's mode."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    refuse_below: float  # P below this: refuse
+    passages_below: float  # P below this (and not refused): show passages, state no answer
+    # the refusal cut per question language, where fitted (the cut is a low quantile of the
+    # answerable questions' P, which sits lower for questions across languages)
+    refuse_by_language: tuple[tuple[str, float], ...] = ()
+
+    def refuse_cut(self, language: str) -> float:
+        """The refusal cut for a question in `language`."""
+        return dict(self.refuse_by_language).get(language, self.refuse_below)
+
+    def probability(self, evidence: Evidence) -> float:
+        """How likely the corpus answers the question."""
+        x = (np.array(features(evidence)) - np.array(self.mean)) / np.array(self.scale)
+        return float(1 / (1 + np.exp(-(float(x @ np.array(self.weights)) + self.bias))))
+
+
+@cache
+def refusal_model(path: Path = MODEL) -> RefusalModel:
+    """The fitted model stored as data."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path}: features {data['features']} are not {FEATURES}")
+    return RefusalModel(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
+                        float(data["bias"]), float(data["refuse_below"]),
+                        float(data["passages_below"]),
+                        tuple(sorted(data.get("refuse_below_by_language", {}).items())))
+
+
+def mode(evidence: Evidence, model: RefusalModel | None = None, language: str = "") -> str:
+    """"answer", "passages" (relevant passages, no sentence stated as the answer) or
+    "refusal", by the model's probability that the corpus answers a question in `language`."""
+    model = model or refusal_model()
+    p = model.probability(evidence)
+    if p < model.refuse_cut(language):
+        return "refusal"
+    return "passages" if p < model.passages_below else "answer"
+
+
+def abstain(evidence: Evidence, language: str = "") -> bool:
+    """Refuse when the fitted model finds the corpus unlikely to answer the question."""
+    return mode(evidence, language=language) == "refusal"
 
 
 def sentence_support(concepts: list[Concept], hits: Sequence[Hit], params: FusionParams

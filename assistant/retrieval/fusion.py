@@ -13,13 +13,14 @@ LEGS = ("dense", "sentence", "lexical")
 
 @dataclass(frozen=True)
 class FusionParams:
-    """How the legs are combined: weighted reciprocal-rank fusion (bench/fusion.py measures
-    the variants; the latest table is in bench/RESULTS.md)."""
+    """How the legs are combined: weighted reciprocal-rank fusion. rrf_k, the weights,
+    depth and min_coverage are fitted by bench/fit.py (cross-validated over every development
+    set, folds by document, the seed dev bar as a constraint; bench/RESULTS.md)."""
 
-    rrf_k: float = 30.0
+    rrf_k: float = 10.0
     weights: tuple[float, float, float] = (1.0, 1.0, 0.5)  # dense, sentence, lexical
     depth: int = 50  # candidates taken from each leg
-    min_coverage: float = 0.7  # share of query terms a passage needs for lexical evidence
+    min_coverage: float = 0.5  # share of query terms a passage needs for lexical evidence
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
     expand_terms: bool = True  # lexical leg also looks for the other language's domain terms

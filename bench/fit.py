@@ -1,0 +1,119 @@
+"""Fit the fusion parameters and the refusal model by cross-validation over every development
+set, folds by document; write the model to assistant/data/refusal_model.json and a report.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit [--write]
+
+Sets: dev and held-out over corpus/, swefaq ret-sv/ret-en over corpus-ret, ref-sv/ref-en over
+corpus-ref, and dev + held-out + ret over the two corpora indexed together (scored, not fitted
+on). A fold is one group: the gold document of a question (an English question sits with its
+Swedish original; a Västra Götalandsregionen question of the ref files with the ret document
+that answers it), or the question itself for the seed set's unanswerable ones. Each fold's
+parameters and model are fitted on the other folds' questions of every set and score its own.
+
+Refusal negatives: the unanswerable questions, plus every answerable question with its gold
+documents left out of retrieval ("leave-document-out": a question of the same kind that the
+corpus no longer answers), replayed from the collected legs without re-indexing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from pathlib import Path
+
+from assistant.answer.evidence import MODEL
+from assistant.config import load_settings
+from assistant.engine import Engine, configure_threads
+from assistant.retrieval.fusion import FusionParams
+from bench import devsets
+from bench.fit_collect import Material, collect
+
+SETS = {"seed": ("dev", "held-out"), "ret": ("ret-sv", "ret-en"), "ref": ("ref-sv", "ref-en"),
+        "seed+ret": ("dev", "held-out", "ret-sv", "ret-en")}
+TRAIN_CORPORA = ("seed", "ret", "ref")  # seed+ret is scored only
+
+
+def grid() -> list[FusionParams]:
+    """RRF k × sentence and lexical leg weights (dense at 1) × lexical gate × depth."""
+    out = []
+    for k in (10.0, 30.0, 60.0, 100.0):
+        for ws in (0.5, 1.0, 1.5, 2.0):
+            for wl in (0.0, 0.25, 0.5, 1.0):
+                for cov in ((0.0,) if wl == 0 else (0.0, 0.3, 0.5, 0.7)):
+                    for depth in (20, 50):
+                        out.append(FusionParams(rrf_k=k, weights=(1.0, ws, wl),
+                                                min_coverage=cov, depth=depth))
+    return out
+
+
+def describe(p: FusionParams) -> str:
+    """Short text of the fitted fields."""
+    return (f"k={p.rrf_k:g} w={'/'.join(f'{w:g}' for w in p.weights)} "
+            f"cov={p.min_coverage:g} depth={p.depth}")
+
+
+def materials() -> dict[str, list[Material]]:
+    """The collected legs of every set over its corpus (cached per corpus in
+    bench/.cache/fit/; delete it after changing the legs or the index)."""
+    cache = devsets.CACHE / "fit"
+    order = ("seed", "ref", "ret", "seed+ret")  # each index starts from the one before it
+    if all((cache / f"{c}.pkl").is_file() for c in order):
+        return {c: pickle.loads((cache / f"{c}.pkl").read_bytes()) for c in order}
+    settings = load_settings()
+    configure_threads(settings)
+    from assistant.model.embed import load_embedder
+
+    embedder = devsets.CachedQueries(load_embedder(settings.model, settings.model_dir,
+                                                   settings.threads, settings.batch_size))
+    dirs = devsets.corpus_dirs(devsets.EVAL)
+    files = {n: p for s in devsets.eval_sets(devsets.EVAL) for n, p in s.parts}
+    seeds = {"seed": (), "ref": ("seed",), "ret": ("ref",), "seed+ret": ("ret", "ref")}
+    cache.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for corpus in order:
+        path = cache / f"{corpus}.pkl"
+        if path.is_file():
+            out[corpus] = pickle.loads(path.read_bytes())
+            continue
+        own = devsets.built_index(corpus, dirs[corpus], settings, embedder, seeds[corpus])
+        questions, parts = devsets.read_parts([(n, files[n]) for n in SETS[corpus]])
+        engine = Engine(own, embedder)
+        out[corpus] = collect(engine.reader, embedder, questions, parts, FusionParams())
+        engine.close()
+        path.write_bytes(pickle.dumps(out[corpus]))
+        print(f"collected {corpus}: {len(questions)} questions", file=sys.stderr)
+    return out
+
+
+def group_of(m: Material, ret_docs: dict[str, str]) -> str:
+    """The fold a question belongs to (see the module docstring)."""
+    if m.question.gold:
+        return m.question.gold[0].doc
+    return ret_docs.get(m.question.id, f"question:{m.question.id}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help="write the fitted model")
+    parser.add_argument("--out", type=Path, default=devsets.REPO / "bench" / "fit-report.md")
+    args = parser.parse_args()
+    data = materials()
+    ret_docs = {m.question.id: m.question.gold[0].doc for m in data["ret"] if m.question.gold}
+    from bench.fit_cv import cross_validate, fit_all, rr_table
+
+    table = rr_table(data, grid())
+    lines, _ = cross_validate(data, grid(), lambda m: group_of(m, ret_docs), table)
+    params, model = fit_all(data, grid(), table)
+    lines += ["", f"Fitted on everything: {describe(params)}; model {json.dumps(model)}"]
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    if args.write:
+        model["fusion"] = {"rrf_k": params.rrf_k, "weights": list(params.weights),
+                           "min_coverage": params.min_coverage, "depth": params.depth}
+        MODEL.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
