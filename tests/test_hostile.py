@@ -161,11 +161,13 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, B
     return settings, build_index(settings, HashEmbedder())
 
 
+@pytest.mark.slow  # one build of every hostile file: about 9 s
 def test_every_good_file_is_indexed(hostile_build: tuple[Settings, BuildReport]) -> None:
     _, report = hostile_build
     assert sorted(report.indexed) == sorted([*GOOD, *NOTED, *(EITHER - set(report.failed))])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAILS))
 def test_bad_file_is_reported_with_its_reason(
     hostile_build: tuple[Settings, BuildReport], name: str,
@@ -176,6 +178,7 @@ def test_bad_file_is_reported_with_its_reason(
     assert report.failed[name].startswith(f"{name}: ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(NOTED))
 def test_damage_that_could_be_read_is_noted(
     hostile_build: tuple[Settings, BuildReport], name: str,
@@ -184,11 +187,13 @@ def test_damage_that_could_be_read_is_noted(
     assert any(NOTED[name] in p for p in report.problems[name])
 
 
+@pytest.mark.slow  # one build of every hostile file: about 9 s
 def test_truncated_pdf_is_reported_either_way(hostile_build: tuple[Settings, BuildReport]) -> None:
     _, report = hostile_build
     assert "truncated.pdf" in report.failed or report.problems.get("truncated.pdf")
 
 
+@pytest.mark.slow  # one build of every hostile file: about 9 s
 def test_index_holds_the_good_text_and_no_script(
     hostile_build: tuple[Settings, BuildReport],
 ) -> None:
@@ -205,6 +210,7 @@ def test_index_holds_the_good_text_and_no_script(
     assert "Länsstyrelsen samordnar" in texts["broken-xref.pdf"]
 
 
+@pytest.mark.slow  # one build of every hostile file: about 9 s
 def test_failures_are_listed_in_the_commit(hostile_build: tuple[Settings, BuildReport]) -> None:
     settings, report = hostile_build
     _, body = open_commit(settings.index_dir)

@@ -197,6 +197,7 @@ def _cli(tmp_path: Path, *args: str, mask: bool) -> tuple[str, str]:
     return done.stdout, done.stderr
 
 
+@pytest.mark.slow  # a whole CLI build in a child process, twice
 @pytest.mark.parametrize("mask", [True, False])
 def test_cli_logs_at_debug_level_show_no_valid_number(tmp_path: Path, mask: bool) -> None:
     corpus = tmp_path / "corpus"

@@ -28,6 +28,8 @@ from assistant.model.embed import HashEmbedder
 from .conftest import start_pg, stop_pg
 from .servers import create_app, running
 
+pytestmark = pytest.mark.slow  # servers restarted and workers killed: seconds each
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -20,6 +20,8 @@ from assistant.worker import outcomes, run_worker
 
 from .servers import create_app
 
+pytestmark = pytest.mark.slow  # several processes and leases that must lapse
+
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 

@@ -124,7 +124,10 @@ class _Helper:
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
-                stream.close()
+                try:
+                    stream.close()
+                except BrokenPipeError:  # a request still buffered for the dead helper
+                    pass
 
 
 _lock = threading.Lock()
