@@ -42,18 +42,10 @@ STANDIN = CACHE / "models" / "e5-small-1layer"
 
 import scale_corpus  # noqa: E402
 import scale_fit  # noqa: E402
+from bench_core import percentile  # noqa: E402
 from scale_model import ensure_standin  # noqa: E402
 
 from assistant.config import DEFAULT_MODEL, Settings, load_settings  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def peak_rss_mb() -> int:

@@ -22,24 +22,13 @@ from assistant.model.embed import HashEmbedder
 
 from .conftest import CORPUS, REPO
 from .servers import indexed_app, running
-from .test_web import CHROMIUM_ARGS, KEY, Site, _chromium, new_page, wait_until
+from .test_web import KEY, Site, new_page, wait_until
 
 pytestmark = pytest.mark.browser
 
 SHOTS = REPO / "bench" / "screenshots"
 QUERY = "vem betalar etableringsersättning"
 PERSONNUMMER = "19811218-9876"  # valid date and Luhn check digit
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _site(root: Path, corpus: Path) -> Iterator[Site]:
