@@ -59,8 +59,10 @@ def test_ask_answers_with_the_contract_shape(client: TestClient) -> None:
     first = client.post("/api/ask", json={"question": "Vem betalar ut etableringsersättningen?"})
     assert first.status_code == 200
     answer = first.json()
-    assert set(answer) >= {"question", "language", "answer", "abstained", "citations",
-                           "closest", "resolved_question"}
+    assert set(answer) >= {"question", "language", "answer", "abstained", "mode", "citations",
+                           "closest", "resolved_question", "plain_text"}
+    assert answer["mode"] in ("answer", "passages", "refusal")
+    assert answer["abstained"] == (answer["mode"] == "refusal")
     for citation in answer["citations"]:
         start, end = citation["offsets"]
         assert set(citation) >= {"n", "doc", "title", "section", "page", "quote", "text", "id"}

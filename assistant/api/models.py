@@ -157,6 +157,9 @@ class AskResponse(BaseModel):
     language: str
     answer: str
     abstained: bool
+    mode: Literal["answer", "passages", "refusal"] = Field(
+        "answer", description="answer: a stated answer; passages: passages that may answer it, "
+        "each cited; refusal: the documents do not answer it (closest passages shown)")
     citations: list[Citation]
     closest: list[SearchHit]
     resolved_question: str | None = None
