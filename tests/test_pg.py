@@ -122,14 +122,20 @@ def test_removal_erases_the_rows(pg_settings: Settings) -> None:
     assert "report.txt" not in open_pg_store(url).docs
 
 
-def test_a_failed_build_leaves_the_previous_index(pg_settings: Settings,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def _build_then_change_two_files(pg_settings: Settings) -> int:
+    """Index the corpus, then change two of its files; the chunk count before the change."""
     build_index(pg_settings, HashEmbedder())
-    url = pg_settings.database_url
-    before = _count(url, "SELECT count(*) FROM chunks")
+    before = _count(pg_settings.database_url, "SELECT count(*) FROM chunks")
     for name in ("ansvar.md", "housing.html"):
         path = pg_settings.corpus_dir / name
         path.write_text(path.read_text() + "\n\nEtt nytt stycke om boende.\n")
+    return before
+
+
+def test_a_failed_build_leaves_the_previous_index(pg_settings: Settings,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    url = pg_settings.database_url
+    before = _build_then_change_two_files(pg_settings)
     real_add, calls = PgWriter.add, []
 
     def add_then_fail(self, document):  # type: ignore[no-untyped-def]
@@ -233,12 +239,8 @@ def test_cli_index_against_the_database(pg_settings: Settings, monkeypatch: pyte
 
 def test_a_lost_connection_mid_build_is_a_clear_error_and_commits_nothing(
         pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    build_index(pg_settings, HashEmbedder())
     url = pg_settings.database_url
-    before = _count(url, "SELECT count(*) FROM chunks")
-    for name in ("ansvar.md", "housing.html"):
-        path = pg_settings.corpus_dir / name
-        path.write_text(path.read_text() + "\n\nEtt nytt stycke om boende.\n")
+    before = _build_then_change_two_files(pg_settings)
     real_add = PgWriter._add
 
     def add_then_lose(self, document):  # type: ignore[no-untyped-def]

@@ -77,6 +77,11 @@ def hash_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "ansvar.md": {"type": "strategy", "year": 2023, "region": "Blekinge", "language": "sv"},
         "report.txt": {"type": "report", "year": 2022, "region": "Sweden", "language": "en"},
     }}), encoding="utf-8")
+    yield from fake_embedder_site(root, corpus)
+
+
+def fake_embedder_site(root: Path, corpus: Path) -> Iterator[Site]:
+    """A live server over `corpus` indexed with the fake embedder, its index under `root`."""
     settings = load_settings(env={}, corpus_dir=corpus, index_dir=root / "index", model="hash",
                              model_dir=root / "models", api_keys=KEY, rate_limit=0)
     app = indexed_app(settings, HashEmbedder())

@@ -16,14 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from assistant.api import create_app
-from assistant.config import Settings, load_settings
-from assistant.engine import Engine
-from assistant.model.embed import HashEmbedder
-
+from . import test_web
 from .conftest import CORPUS, REPO
-from .servers import indexed_app, running
-from .test_web import KEY, Site, new_page, wait_until
+from .test_web import KEY, Site, fake_embedder_site, new_page, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -32,19 +27,11 @@ QUERY = "vem betalar etableringsersättning"
 PERSONNUMMER = "19811218-9876"  # valid date and Luhn check digit
 
 
-def _site(root: Path, corpus: Path) -> Iterator[Site]:
-    settings = load_settings(env={}, corpus_dir=corpus, index_dir=root / "index", model="hash",
-                             model_dir=root / "models", api_keys=KEY, rate_limit=0)
-    app = indexed_app(settings, HashEmbedder())
-    with running(app) as url:
-        yield Site(url, app)
-
-
 @pytest.fixture(scope="module")
 def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("daily")
     shutil.copytree(CORPUS, root / "corpus")
-    yield from _site(root, root / "corpus")
+    yield from fake_embedder_site(root, root / "corpus")
 
 
 @pytest.fixture
@@ -53,7 +40,7 @@ def upload_site(tmp_path: Path) -> Iterator[Site]:
     corpus.mkdir()
     (corpus / "ansvar.md").write_text("# Ansvar\n\nKommunerna ordnar samhällsorientering.\n",
                                       encoding="utf-8")
-    yield from _site(tmp_path, corpus)
+    yield from fake_embedder_site(tmp_path, corpus)
 
 
 def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
@@ -114,12 +101,7 @@ def test_grouped_search_fits_two_screens_with_each_document_once(browser: Any,
     context.close()
 
 
-@pytest.fixture(scope="module")
-def real_site(real_settings: Settings, real_engine: Any, embedder: Any) -> Iterator[Site]:
-    settings = real_settings.with_overrides(rate_limit=0)
-    app = create_app(settings, Engine(settings, embedder))
-    with running(app) as url:
-        yield Site(url, app)
+real_site = test_web.real_site  # the real model over the bundled corpus, as in test_web
 
 
 @pytest.mark.model
