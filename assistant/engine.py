@@ -76,7 +76,7 @@ class Engine:
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """A short answer quoted from the documents with citations, or a refusal that shows
-        the closest passages (see assistant/answer.py)."""
+        the closest passages (see assistant/answer/)."""
         resolved = resolve(question, history)
         language = question_language(question)
         reader = self.reader
@@ -103,7 +103,7 @@ class Engine:
                        weak=decided == "passages")
 
     def reload(self) -> None:
-        """Serve the index folder's current generation (after a rebuild).
+        """Serve the index's current state (after a rebuild).
 
         The old reader is not closed here: a search still running on it keeps it alive, and it
         is released when the last one lets go of it.

@@ -8,7 +8,6 @@ from assistant.answer.evidence import (
     FEATURES,
     Evidence,
     RefusalModel,
-    abstain,
     features,
     mode,
     refusal_model,
@@ -60,5 +59,5 @@ def test_the_stored_model_weighs_the_evidence_the_right_way() -> None:
     (_evidence(1.0, 0.0, 0.76, True, 0.0, False), True),  # nothing of the question is there
     (_evidence(0.0, 1.0, 0.90, True, 1.0, True), False),  # all of it, and a close sentence
 ])
-def test_abstain_at_the_extremes(evidence: Evidence, refuse: bool) -> None:
-    assert abstain(evidence) is refuse
+def test_refusal_at_the_extremes(evidence: Evidence, refuse: bool) -> None:
+    assert (mode(evidence) == "refusal") is refuse

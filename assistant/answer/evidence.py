@@ -136,11 +136,6 @@ def mode(evidence: Evidence, model: RefusalModel | None = None, language: str = 
     return "passages" if p < model.passages_below else "answer"
 
 
-def abstain(evidence: Evidence, language: str = "") -> bool:
-    """Refuse when the fitted model finds the corpus unlikely to answer the question."""
-    return mode(evidence, language=language) == "refusal"
-
-
 def sentence_support(concepts: list[Concept], hits: Sequence[Hit], params: FusionParams
                      ) -> list[np.ndarray]:
     """For each sentence of each hit, the weighted share of the question's concepts it holds
