@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.answer.compose import compose, refusal
 from assistant.answer.conversation import resolve
-from assistant.answer.evidence import gather_evidence, mode, sentence_support
+from assistant.answer.evidence import gather_evidence, mode, refusal_model, sentence_support
 from assistant.answer.question import question_kind, question_language
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -95,7 +95,7 @@ class Engine:
         similarities = hit_sentence_scores(reader, hits, vector)
         evidence = gather_evidence(concepts, language, hits, similarities, self.params,
                                    kind=question_kind(resolved))
-        decided = mode(evidence, language=language)
+        decided = mode(evidence, refusal_model().for_embedder(self.embedder.name), language)
         if decided == "refusal":
             return refusal(question, resolved, language, hits)
         support = sentence_support(concepts, hits, self.params)

@@ -110,6 +110,7 @@ def main() -> int:
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     if args.write:
+        model["embedding_model"] = load_settings().model  # its cosines' scale (for_embedder)
         model["fusion"] = {"rrf_k": params.rrf_k, "weights": list(params.weights),
                            "min_coverage": params.min_coverage, "depth": params.depth}
         MODEL.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")

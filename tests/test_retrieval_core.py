@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.answer.evidence import Evidence, gather_evidence, refusal_model, sentence_support
+from assistant.config import Settings
+from assistant.model.embed import HashEmbedder
 from assistant.retrieval.concepts import Concept, concept_coverage, query_concepts
 from assistant.retrieval.fusion import FusionParams, fuse, interleave, standardise
 from assistant.retrieval.legs import gate_lexical, lexical_leg, partitions
@@ -290,3 +292,32 @@ def test_sentence_support() -> None:
     assert support.tolist() == pytest.approx([2 / 3, 2 / 3])
     kronoberg = sentence_support([_concept(("kronoberg",))], [hit], PLAIN)[0]
     assert kronoberg.tolist() == [1.0, 1.0]  # the document's region is context
+
+
+def test_the_refusal_model_holds_cosines_of_another_model_at_their_mean() -> None:
+    fitted = refusal_model()
+    assert fitted.embedding_model  # fitted for one model's cosines, and it says which
+    assert fitted.for_embedder(fitted.embedding_model) is fitted
+    other = fitted.for_embedder("hash")
+    assert other.weights[0] == 0.0 and other.weights[1:] == fitted.weights[1:]
+    evidence = Evidence(best_sentence=0.1, coverage=1.0, unknown=0.0, same_language=True,
+                        agreement=1.0)
+    assert other.probability(evidence) == other.probability(
+        replace(evidence, best_sentence=fitted.mean[0]))
+    assert other.probability(evidence) > fitted.probability(evidence)
+
+
+def test_with_another_embedder_asks_are_decided_by_the_corpus_evidence(
+        hash_settings: Settings) -> None:
+    from assistant.engine import Engine
+    from assistant.index.builder import build_index
+
+    build_index(hash_settings, HashEmbedder())
+    engine = Engine(hash_settings, HashEmbedder())
+    try:
+        held = engine.ask("Vem betalar ut etableringsersättningen?")
+        lacking = engine.ask("Hur många vulkaner har Island?")
+    finally:
+        engine.close()
+    assert held.mode != "refusal" and held.closest[0].chunk.doc == "ansvar.md"
+    assert lacking.mode == "refusal"

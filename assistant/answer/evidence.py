@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -79,6 +79,8 @@ def gather_evidence(concepts: list[Concept], language: str, hits: Sequence[Hit],
 # training data, folds and figures are in bench/RESULTS.md); weights are data.
 FEATURES = ("best_sentence", "coverage", "unknown", "same_language", "unknown_same_language",
             "agreement", "satisfied")
+# Features whose scale belongs to the embedding model the refusal model was fitted with.
+MODEL_SCALED = ("best_sentence",)
 MODEL = Path(__file__).resolve().parent.parent / "data" / "refusal_model.json"
 
 
@@ -103,6 +105,21 @@ class RefusalModel:
     # the refusal cut per question language, where fitted (the cut is a low quantile of the
     # answerable questions' P, which sits lower for questions across languages)
     refuse_by_language: tuple[tuple[str, float], ...] = ()
+    embedding_model: str = ""  # the model whose cosines it was fitted on ("": not recorded)
+
+    def for_embedder(self, name: str) -> RefusalModel:
+        """This model as it applies to vectors of embedding model `name`.
+
+        Cosines of another model sit on another scale (a fake hashing embedder's are near 0),
+        so for any model but the one it was fitted on, the cosine features are held at their
+        training mean: the decision then rests on the corpus-side evidence (coverage, unknown
+        words, agreement of the legs) alone, until `bench/fit.py` is run for that model.
+        """
+        if not self.embedding_model or name == self.embedding_model:
+            return self
+        weights = tuple(0.0 if f in MODEL_SCALED else w
+                        for f, w in zip(FEATURES, self.weights, strict=True))
+        return replace(self, weights=weights, embedding_model=name)
 
     def refuse_cut(self, language: str) -> float:
         """The refusal cut for a question in `language`."""
@@ -123,7 +140,8 @@ def refusal_model(path: Path = MODEL) -> RefusalModel:
     return RefusalModel(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
                         float(data["bias"]), float(data["refuse_below"]),
                         float(data["passages_below"]),
-                        tuple(sorted(data.get("refuse_below_by_language", {}).items())))
+                        tuple(sorted(data.get("refuse_below_by_language", {}).items())),
+                        str(data.get("embedding_model", "")))
 
 
 def mode(evidence: Evidence, model: RefusalModel | None = None, language: str = "") -> str:
