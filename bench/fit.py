@@ -36,22 +36,25 @@ TRAIN_CORPORA = ("seed", "ret", "ref")  # seed+ret is scored only
 
 
 def grid() -> list[FusionParams]:
-    """RRF k × sentence and lexical leg weights (dense at 1) × lexical gate × depth."""
+    """RRF k × sentence and lexical leg weights (dense at 1) × lexical gate × depth × how the
+    dense legs merge document languages (None: in turn; else the pull, see merge_languages)."""
     out = []
     for k in (10.0, 30.0, 60.0, 100.0):
         for ws in (0.5, 1.0, 1.5, 2.0):
             for wl in (0.0, 0.25, 0.5, 1.0):
                 for cov in ((0.0,) if wl == 0 else (0.0, 0.3, 0.5, 0.7)):
                     for depth in (20, 50):
-                        out.append(FusionParams(rrf_k=k, weights=(1.0, ws, wl),
-                                                min_coverage=cov, depth=depth))
+                        for pull in (None, 0.5, 0.75, 1.0):
+                            out.append(FusionParams(rrf_k=k, weights=(1.0, ws, wl),
+                                                    min_coverage=cov, depth=depth,
+                                                    language_pull=pull))
     return out
 
 
 def describe(p: FusionParams) -> str:
     """Short text of the fitted fields."""
     return (f"k={p.rrf_k:g} w={'/'.join(f'{w:g}' for w in p.weights)} "
-            f"cov={p.min_coverage:g} depth={p.depth}")
+            f"cov={p.min_coverage:g} depth={p.depth} pull={p.language_pull}")
 
 
 def materials() -> dict[str, list[Material]]:
@@ -112,7 +115,8 @@ def main() -> int:
     if args.write:
         model["embedding_model"] = load_settings().model  # its cosines' scale (for_embedder)
         model["fusion"] = {"rrf_k": params.rrf_k, "weights": list(params.weights),
-                           "min_coverage": params.min_coverage, "depth": params.depth}
+                           "min_coverage": params.min_coverage, "depth": params.depth,
+                           "language_pull": params.language_pull}
         MODEL.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -142,7 +142,7 @@ def cross_validate(data: dict[str, list[Material]], grid: list[FusionParams],
         if not len(ex["y"]):
             continue
         picks[f"k={params.rrf_k:g} w={params.weights} cov={params.min_coverage} "
-              f"d={params.depth}"] += 1
+              f"d={params.depth} pull={params.language_pull}"] += 1
         p = probability(model, ex["x"])
         for j, (corpus, part, lang, rank) in enumerate(ex["where"]):
             cut = model.get("refuse_below_by_language", {}).get(lang, model["refuse_below"])

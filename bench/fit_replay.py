@@ -2,7 +2,7 @@
 for any fusion parameters and any documents left out, without embedding or searching again.
 
 The dense legs are replayed exactly as assistant/retrieval/legs.py builds them (each document
-language's ranking cut at `depth`, standardised and interleaved); the sentence leg as its best-
+language's ranking cut at `depth`, merged as `merge_languages` does); the sentence leg as its best-
 sentence ranking cut at `depth` (the live leg looks at depth × 4 sentences: nearly the same rows).
 """
 
@@ -11,26 +11,27 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.answer.evidence import FEATURES, Evidence, features
-from assistant.retrieval.fusion import FusionParams, fuse, interleave
+from assistant.retrieval.fusion import FusionParams, fuse, merge_languages
 from bench.fit_collect import Material
 
 TOP = 3  # passages the refusal's evidence looks at (as assistant/answer/evidence.py)
 
 
-_DENSE: dict[tuple[int, int, frozenset[str]], tuple[list[int], list[int]]] = {}
+_DENSE: dict[tuple[int, int, float | None, frozenset[str]], tuple[list[int], list[int]]] = {}
 
 
 def replay_legs(m: Material, params: FusionParams, exclude: frozenset[str]
                 ) -> dict[str, list[int]]:
     """Each leg's rows, as the live legs would rank them with `exclude` left out (the dense
     legs depend on depth and exclusion only: remembered)."""
-    key = (id(m), params.depth, exclude)
+    key = (id(m), params.depth, params.language_pull, exclude)
     if key not in _DENSE:
         def keep(ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:
             return [(r, s) for r, s in ranking if m.rows[r].doc not in exclude][:params.depth]
 
-        _DENSE[key] = (interleave([keep(r) for r in m.dense], params.depth),
-                       interleave([keep(r) for r in m.sentence], params.depth))
+        pull = params.language_pull
+        _DENSE[key] = (merge_languages([keep(r) for r in m.dense], params.depth, pull),
+                       merge_languages([keep(r) for r in m.sentence], params.depth, pull))
     dense, sentence = _DENSE[key]
     return {
         "dense": dense, "sentence": sentence,

@@ -12,7 +12,7 @@ from assistant.answer.evidence import Evidence, gather_evidence, refusal_model, 
 from assistant.config import Settings
 from assistant.model.embed import HashEmbedder
 from assistant.retrieval.concepts import Concept, concept_coverage, query_concepts
-from assistant.retrieval.fusion import FusionParams, fuse, interleave, standardise
+from assistant.retrieval.fusion import FusionParams, fuse, interleave, merge_languages, standardise
 from assistant.retrieval.legs import gate_lexical, lexical_leg, partitions
 from assistant.retrieval.search import hit_sentence_scores, search_vector
 from assistant.types import DocInfo, Filters, Hit
@@ -321,3 +321,15 @@ def test_with_another_embedder_asks_are_decided_by_the_corpus_evidence(
         engine.close()
     assert held.mode != "refusal" and held.closest[0].chunk.doc == "ansvar.md"
     assert lacking.mode == "refusal"
+
+
+@pytest.mark.parametrize(("pull", "expected"), [
+    (None, [1, 10, 2, 11]),  # in turn
+    (0.0, [1, 2, 3, 10]),  # plain cosine order: the other language's best is far below
+    (0.5, [1, 2, 10, 3]),  # half the gap closed: its best comes up past the closer ones
+    (1.0, [1, 10, 2, 11]),  # level bests
+])
+def test_merge_languages(pull: float | None, expected: list[int]) -> None:
+    own = [(1, 0.90), (2, 0.88), (3, 0.84), (4, 0.80)]
+    other = [(10, 0.82), (11, 0.79), (12, 0.70)]
+    assert merge_languages([own, other], 4, pull) == expected

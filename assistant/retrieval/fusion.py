@@ -24,7 +24,11 @@ class FusionParams:
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
     expand_terms: bool = True  # lexical leg also looks for the other language's domain terms
-    balance_languages: bool = True  # dense legs take each document language's best in turn
+    balance_languages: bool = True  # dense legs rank each document language apart, then merge
+    # How the dense legs merge the languages' rankings (see merge_languages): None takes each
+    # language's best in turn; a number lifts each language's cosines by that share of the gap
+    # between its best and the best of all.
+    language_pull: float | None = None
 
 
 def fuse(
@@ -52,6 +56,27 @@ def interleave(rankings: list[list[tuple[int, float]]], depth: int) -> list[int]
         tier = [r[rank] for r in rankings if rank < len(r)]
         merged.extend(row for row, _ in sorted(tier, key=lambda item: (-item[1], item[0])))
     return merged[:depth]
+
+
+def merge_languages(rankings: list[list[tuple[int, float]]], depth: int,
+                    pull: float | None) -> list[int]:
+    """One ranking from per-language (row, cosine) rankings, best first.
+
+    With `pull` None, the languages take turns (`interleave`). Otherwise each language's cosines
+    are raised by `pull` times the gap between its best and the best of all languages, then all
+    are ranked together: 0 is plain cosine order (questions find passages of their own language
+    first); 1 puts every language's best level with the overall best. In between, another
+    language's passage comes up only when it is close to what the question's own language has.
+    """
+    if pull is None:
+        return interleave(rankings, depth)
+    tops = [ranking[0][1] for ranking in rankings if ranking]
+    if not tops:
+        return []
+    best = max(tops)
+    shifted = [(row, score + pull * (best - ranking[0][1]))
+               for ranking in rankings if ranking for row, score in ranking]
+    return [row for row, _ in sorted(shifted, key=lambda item: (-item[1], item[0]))][:depth]
 
 
 def standardise(ranking: list[tuple[int, float]]) -> list[tuple[int, float]]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.index.storage import IndexStore
 from assistant.retrieval.concepts import Concept, concept_coverage, document_context
-from assistant.retrieval.fusion import FusionParams, interleave
+from assistant.retrieval.fusion import FusionParams, merge_languages
 from assistant.types import Filters
 
 
@@ -41,23 +41,23 @@ def partitions(store: IndexStore, filters: Filters, by_language: bool) -> list[P
     return [Partition(tuple(docs), len(docs) == len(store.docs)) for docs in groups.values()]
 
 
-def dense_chunks(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int
-                 ) -> list[int]:
-    """Chunk rows by cosine with the query, languages interleaved."""
+def dense_chunks(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
+                 pull: float | None = None) -> list[int]:
+    """Chunk rows by cosine with the query, languages merged (`merge_languages`)."""
     rankings = [store.search_chunks(vector, depth, part.restriction) for part in parts]
-    return interleave(rankings, depth)
+    return merge_languages(rankings, depth, pull)
 
 
-def dense_sentences(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int
-                    ) -> list[int]:
-    """Chunk rows by their best sentence's cosine with the query, languages interleaved."""
+def dense_sentences(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
+                    pull: float | None = None) -> list[int]:
+    """Chunk rows by their best sentence's cosine with the query, languages merged."""
     rankings = []
     for part in parts:
         best: dict[int, float] = {}
         for row, score in store.search_sentences(vector, depth * 4, part.restriction):
             best[row] = max(best.get(row, -1.0), score)
         rankings.append(sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth])
-    return interleave(rankings, depth)
+    return merge_languages(rankings, depth, pull)
 
 
 def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partition],

@@ -36,8 +36,8 @@ def search_vector(
     if concepts is None:
         concepts = query_concepts(store, query, params)
     legs = {
-        "dense": dense_chunks(store, vector, parts, params.depth),
-        "sentence": dense_sentences(store, vector, parts, params.depth),
+        "dense": dense_chunks(store, vector, parts, params.depth, params.language_pull),
+        "sentence": dense_sentences(store, vector, parts, params.depth, params.language_pull),
         "lexical": [row for row, _ in lexical_leg(store, concepts, parts, params)],
     }
     fused = fuse(legs, params)[:k]
