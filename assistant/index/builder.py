@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from assistant.index.abbreviations import definitions, spell_out, used
 from assistant.index.backend import build_lock, new_writer, open_index, prune
 from assistant.index.chunking import chunk_document, document_text
 from assistant.index.commits import commit_points, read_commit
+from assistant.index.filestats import FileStats
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
@@ -50,6 +50,7 @@ class BuildReport:
     chunks: int = 0
     sentences: int = 0
     pruned: list[str] = field(default_factory=list)  # older commits and segments removed
+    hashed: int = 0  # files read and hashed (the others had the size and time remembered)
 
 
 def passage_text(info: DocInfo, chunk: Chunk) -> str:
@@ -194,9 +195,10 @@ def _build(
     previous = _previous(settings)
     old = previous.documents() if previous else {}
     plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
+    stats = FileStats(None if settings.database_url else settings.index_dir)
     for name, path in corpus_files(settings.corpus_dir):
         _index_one(name, path, catalog.get(name), previous, old, settings, embedder, report,
-                   plan)
+                   plan, stats)
         if progress:
             progress(name)
     seen = {d.info.doc for d in plan} | set(report.failed)
@@ -214,11 +216,15 @@ def _build(
                 and report.failed_keys == dict(previous.failed_keys)):
             report.generation = previous.name
             report.pruned = prune(settings)  # finish an interrupted one
+            stats.save()
+            report.hashed = stats.hashed
             return report
         report.generation = _write(settings, embedder, plan, report, previous)
     finally:
         if previous is not None:
             previous.close()
+    stats.save()
+    report.hashed = stats.hashed
     report.pruned = prune(settings)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
@@ -328,16 +334,15 @@ class _LazyEmbedder:
 def _index_one(
     name: str, path: Path, entry: dict[str, Any] | None, previous: IndexStore | None,
     old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
-    plan: list[StoredDocument | DocumentFacts],
+    plan: list[StoredDocument | DocumentFacts], stats: FileStats,
 ) -> None:
-    """Reuse, embed or report one corpus file."""
+    """Reuse, embed or report one corpus file (hashed only when its size, time or catalog
+    entry changed since the last build)."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         report.failed[name] = (f"unsupported file type {path.suffix or '(none)'}; "
                                f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
         return
-    fingerprint = hashlib.sha256(
-        path.read_bytes() + json.dumps(entry, sort_keys=True).encode()
-    ).hexdigest()
+    fingerprint = stats.fingerprint(name, path, entry)
     if name in old and old[name].fingerprint == fingerprint:
         plan.append(old[name])
         report.unchanged.append(name)
