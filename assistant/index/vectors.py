@@ -1,0 +1,66 @@
+"""How a segment stores and searches its vectors: float16 codes (half the bytes of float32;
+the dev and held-out figures are unchanged, bench/RESULTS.md), scanned exactly in a small
+segment and through an HNSW graph over the same codes in a large one.
+
+A restricted search (a language, a filter, tombstones) stays exact in effect: the graph is
+searched with the restriction as a selector and a wider beam, and when the restriction keeps
+less than `EXACT_SHARE` of the segment (where a graph walk could miss the few allowed rows) the
+codes are scanned exactly instead. bench/vector_recall.py measures recall@10 against the
+exact scan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+HNSW_MIN = 50_000  # vectors in a segment from which it gets a graph (smaller: exact scan)
+HNSW_M = 32  # graph neighbours per node
+EF_CONSTRUCTION = 40
+EF_SEARCH = 64  # beam width at least; a search for k takes max(EF_SEARCH, 2 k)
+EXACT_SHARE = 0.3  # restrictions keeping less of a segment than this are scanned exactly
+_BATCH = 20_000  # vectors moved at a time when a graph is built
+
+
+def flat(dim: int) -> Any:
+    """An empty exact inner-product index over float16 codes."""
+    import faiss
+
+    return faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
+                                      faiss.METRIC_INNER_PRODUCT)
+
+
+def finished(index: Any, hnsw_min: int | None = None) -> Any:
+    """The index to write for a segment: the flat one, or an HNSW graph over the same float16
+    codes when the segment holds `hnsw_min` vectors or more (ids stay row positions)."""
+    import faiss
+
+    if index.ntotal < (HNSW_MIN if hnsw_min is None else hnsw_min):
+        return index
+    graph = faiss.IndexHNSWSQ(index.d, faiss.ScalarQuantizer.QT_fp16, HNSW_M,
+                              faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = EF_CONSTRUCTION
+    for lo in range(0, index.ntotal, _BATCH):
+        graph.add(index.reconstruct_n(lo, min(_BATCH, index.ntotal - lo)))
+    return graph
+
+
+def search(index: Any, query: np.ndarray, k: int, selector: Any = None, selected: int = 0
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) of the k best rows for one query (shape 1 × d); only of the `selected`
+    rows a selector allows when one is given."""
+    import faiss
+
+    storage = getattr(index, "storage", None)
+    if storage is None:  # a flat index: exact
+        params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        return index.search(query, k, params=params)
+    if selector is not None and selected < EXACT_SHARE * index.ntotal:
+        codes = faiss.downcast_index(storage)
+        return codes.search(query, k, params=faiss.SearchParameters(sel=selector))
+    params = faiss.SearchParametersHNSW()
+    params.efSearch = max(EF_SEARCH, 2 * k)
+    if selector is not None:
+        params.sel = selector
+    return index.search(query, k, params=params)
