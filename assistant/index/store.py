@@ -96,6 +96,7 @@ class SegmentStore:
         self._size = sum(s.live_chunks for s in self.segments.values())
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
+        self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}
 
     def size(self) -> int:
         """How many chunks the index serves."""
@@ -119,7 +120,7 @@ class SegmentStore:
             return None
         key = (number, sentences, docs_key)
         cached = self._selectors.get(key)
-        if cached is None or cached[2] != docs:  # equal hashes of unequal tuples: rebuild
+        if cached is None or (cached[2] is not docs and cached[2] != docs):  # a collision
             if len(self._selectors) >= _CACHED_SELECTORS:
                 self._selectors.clear()
             rows = segment.rows(segment.docs if docs is None else docs, sentences)
@@ -127,13 +128,26 @@ class SegmentStore:
             cached = self._selectors[key] = (selector, len(rows), docs)
         return cached[:2]
 
+    def _restriction_key(self, docs: tuple[str, ...] | None) -> int:
+        """A key for a restriction: the same tuple object as before (the search legs keep
+        theirs) is known by identity, without hashing thousands of names per query."""
+        if docs is None:
+            return 0
+        known = self._restrictions.get(id(docs))
+        if known is not None and known[0] is docs:
+            return known[1]
+        if len(self._restrictions) >= _CACHED_SELECTORS:
+            self._restrictions.clear()
+        self._restrictions[id(docs)] = (docs, hash(docs))
+        return hash(docs)
+
     def _search(self, vector: np.ndarray, k: int, docs: Collection[str] | None,
                 sentences: bool) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
         query = np.ascontiguousarray(vector[None, :], dtype=np.float32)
         restriction = None if docs is None else (
             docs if isinstance(docs, tuple) else tuple(sorted(docs)))
-        docs_key = hash(restriction)  # hashed once per query, not once per segment
+        docs_key = self._restriction_key(restriction)
         for number, segment in self.segments.items():
             index = segment.sentence_index if sentences else segment.chunk_index
             selected = self._selector(number, restriction, sentences, docs_key)
