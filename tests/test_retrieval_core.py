@@ -290,3 +290,18 @@ def test_sentence_support() -> None:
     assert support.tolist() == pytest.approx([2 / 3, 2 / 3])
     kronoberg = sentence_support([_concept(("kronoberg",))], [hit], PLAIN)[0]
     assert kronoberg.tolist() == [1.0, 1.0]  # the document's region is context
+
+
+@pytest.mark.parametrize(("text", "context"), [
+    ("kommunen ansvarar for etableringsersattning", "kronoberg strategi"),
+    ("stod till nyanlanda och etablerings-", "ersattning i kronoberg"),  # joins across
+    ("halso- och", "sjukvard for nyanlanda"),
+    ("utbildningscentret i vaxjo", ""),
+])
+def test_coverage_with_context_equals_coverage_of_the_joined_text(text: str, context: str
+                                                                  ) -> None:
+    concepts = [Concept((("etableringsersattning",), ("ersattning",)), 2.0, True),
+                Concept((("kronoberg",),), 1.0, True), Concept((("sjukvard",),), 1.5, True),
+                Concept((("utbildning",),), 0.5, True), Concept((("halsovard",),), 1.0, True)]
+    joined = f"{text} {context}" if context else text
+    assert concept_coverage(concepts, text, 5, context) == concept_coverage(concepts, joined, 5)

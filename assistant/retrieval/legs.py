@@ -115,6 +115,6 @@ def gate_lexical(store: IndexStore, concepts: list[Concept], found: list[tuple[i
     context = {doc: document_context(store.docs[doc])
                for doc in {store.row_doc(r) for r, _ in found}}
     kept = [(r, score) for r, score in found
-            if concept_coverage(concepts, f"{texts[r]} {context[store.row_doc(r)]}",
-                                params.prefix_min) >= params.min_coverage]
+            if concept_coverage(concepts, texts[r], params.prefix_min,
+                                context[store.row_doc(r)]) >= params.min_coverage]
     return kept[: params.depth]
