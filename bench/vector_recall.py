@@ -93,8 +93,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             figures["exact_ms"].append((t1 - t0) * 1000)
             figures["graph_ms"].append((t2 - t1) * 1000)
         result[name] = {"rows": count, "share": round(count / len(data), 3),
-                        "path": "graph" if count >= vectors.EXACT_SHARE * len(data)
-                        else "exact (selective)",
+                        "path": "graph or exact by probe" if count >= vectors.EXACT_SHARE
+                        * len(data) else "exact (selective)",
                         "recall@10": round(float(np.mean(figures["r10"])), 4),
                         "recall@10_ties": round(float(np.mean(figures["tied10"])), 4),
                         f"recall@{args.k}": round(float(np.mean(figures["rk"])), 4),
@@ -105,7 +105,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "commit": commit(), "index": str(args.index), "level": args.level,
             "vectors": len(data), "queries": len(queries), "k": args.k,
             "hnsw": {"M": vectors.HNSW_M, "efConstruction": vectors.EF_CONSTRUCTION,
-                     "efSearch": max(vectors.EF_SEARCH, 2 * args.k), "build_s":
+                     "efSearch": max(vectors.EF_SEARCH, vectors.EF_FACTOR * args.k), "build_s":
                      round(build_s, 1)},
             "loadavg": [round(x, 2) for x in os.getloadavg()], "restrictions": result}
 
