@@ -153,12 +153,13 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
     from assistant.index.builder import build_index, corpus_files
 
     engine = Engine(settings)
-    files = corpus_files(settings.corpus_dir)
+    sizes = {name: path.stat().st_size for name, path in corpus_files(settings.corpus_dir)}
     started = time.perf_counter()
-    with tqdm(total=len(files), unit="doc", desc="indexing", file=sys.stderr) as bar:
+    with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
+              file=sys.stderr) as bar:  # by bytes, so rate and ETA hold for uneven files
         def step(name: str) -> None:
             bar.set_postfix_str(name[-40:], refresh=False)
-            bar.update(1)
+            bar.update(sizes.get(name, 0))
 
         report = build_index(settings, engine.embedder, progress=step)
     elapsed = time.perf_counter() - started

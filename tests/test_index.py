@@ -236,8 +236,8 @@ def test_leftovers_of_interrupted_builds_are_cleared(hash_settings: Settings) ->
     (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
     names = sorted(p.name for p in hash_settings.index_dir.iterdir())
-    assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "seg-000001",
-                     "seg-000010"]
+    assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "file-stats.json",
+                     "seg-000001", "seg-000010"]
 
 
 @pytest.mark.parametrize("change", ["edited", "escaping"])

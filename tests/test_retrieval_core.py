@@ -333,3 +333,18 @@ def test_merge_languages(pull: float | None, expected: list[int]) -> None:
     own = [(1, 0.90), (2, 0.88), (3, 0.84), (4, 0.80)]
     other = [(10, 0.82), (11, 0.79), (12, 0.70)]
     assert merge_languages([own, other], 4, pull) == expected
+
+
+@pytest.mark.parametrize(("text", "context"), [
+    ("kommunen ansvarar for etableringsersattning", "kronoberg strategi"),
+    ("stod till nyanlanda och etablerings-", "ersattning i kronoberg"),  # joins across
+    ("halso- och", "sjukvard for nyanlanda"),
+    ("utbildningscentret i vaxjo", ""),
+])
+def test_coverage_with_context_equals_coverage_of_the_joined_text(text: str, context: str
+                                                                  ) -> None:
+    concepts = [Concept((("etableringsersattning",), ("ersattning",)), 2.0, True),
+                Concept((("kronoberg",),), 1.0, True), Concept((("sjukvard",),), 1.5, True),
+                Concept((("utbildning",),), 0.5, True), Concept((("halsovard",),), 1.0, True)]
+    joined = f"{text} {context}" if context else text
+    assert concept_coverage(concepts, text, 5, context) == concept_coverage(concepts, joined, 5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -19,7 +18,10 @@ from assistant.index.abbreviations import definitions, spell_out, used
 from assistant.index.backend import build_lock, new_writer, open_index, prune
 from assistant.index.chunking import chunk_document, document_text
 from assistant.index.commits import commit_points, read_commit
+from assistant.index.filestats import FileStats
+from assistant.index.resume import Checkpointed, Checkpoints
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
+from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
@@ -50,6 +52,7 @@ class BuildReport:
     chunks: int = 0
     sentences: int = 0
     pruned: list[str] = field(default_factory=list)  # older commits and segments removed
+    hashed: int = 0  # files read and hashed (the others had the size and time remembered)
 
 
 def passage_text(info: DocInfo, chunk: Chunk) -> str:
@@ -194,9 +197,12 @@ def _build(
     previous = _previous(settings)
     old = previous.documents() if previous else {}
     plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
+    stats = FileStats(None if settings.database_url else settings.index_dir)
+    checkpoints = (None if settings.database_url
+                   else Checkpoints(settings.index_dir, build_fingerprint(settings)))
     for name, path in corpus_files(settings.corpus_dir):
         _index_one(name, path, catalog.get(name), previous, old, settings, embedder, report,
-                   plan)
+                   plan, stats, checkpoints)
         if progress:
             progress(name)
     seen = {d.info.doc for d in plan} | set(report.failed)
@@ -213,12 +219,20 @@ def _build(
                 report.failed == dict(previous.failed)
                 and report.failed_keys == dict(previous.failed_keys)):
             report.generation = previous.name
+            if checkpoints is not None:
+                checkpoints.finish()
             report.pruned = prune(settings)  # finish an interrupted one
+            stats.save()
+            report.hashed = stats.hashed
             return report
-        report.generation = _write(settings, embedder, plan, report, previous)
+        report.generation = _write(settings, embedder, plan, report, previous, checkpoints)
+        if checkpoints is not None:
+            checkpoints.finish()
     finally:
         if previous is not None:
             previous.close()
+    stats.save()
+    report.hashed = stats.hashed
     report.pruned = prune(settings)
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
@@ -233,15 +247,23 @@ def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
 
 
 def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
-           report: BuildReport, previous: IndexStore | None) -> str:
+           report: BuildReport, previous: IndexStore | None,
+           checkpoints: Checkpoints | None) -> str:
     """Write the planned documents as the next build; its name."""
     writer = new_writer(settings, embedder.dim, previous)
     try:
         for document in plan:
+            if isinstance(document, Checkpointed):
+                continue  # in a segment of this build's already: adopted below
             if isinstance(document, DocumentFacts):
                 writer.keep(document.info.doc)
             else:
                 writer.add(document)
+        if checkpoints is not None:
+            assert isinstance(writer, SegmentWriter)
+            facts = {d.info.doc: d for d in plan if isinstance(d, Checkpointed)}
+            for entry, docs in checkpoints.segments():
+                writer.adopt(entry, {d: facts[d] for d in docs if d in facts})
         return writer.commit({"build": build_fingerprint(settings), "embedder": embedder.name,
                               "failed": report.failed, "failed_keys": report.failed_keys})
     except BaseException:
@@ -328,16 +350,16 @@ class _LazyEmbedder:
 def _index_one(
     name: str, path: Path, entry: dict[str, Any] | None, previous: IndexStore | None,
     old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
-    plan: list[StoredDocument | DocumentFacts],
+    plan: list[StoredDocument | DocumentFacts], stats: FileStats,
+    checkpoints: Checkpoints | None,
 ) -> None:
-    """Reuse, embed or report one corpus file."""
+    """Reuse, embed or report one corpus file (hashed only when its size, time or catalog
+    entry changed since the last build)."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         report.failed[name] = (f"unsupported file type {path.suffix or '(none)'}; "
                                f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
         return
-    fingerprint = hashlib.sha256(
-        path.read_bytes() + json.dumps(entry, sort_keys=True).encode()
-    ).hexdigest()
+    fingerprint = stats.fingerprint(name, path, entry)
     if name in old and old[name].fingerprint == fingerprint:
         plan.append(old[name])
         report.unchanged.append(name)
@@ -353,6 +375,11 @@ def _index_one(
             report.failed_keys[name] = failure_key
             log.info("not parsing %s again: unchanged since it failed", name)
             return
+    resumed = checkpoints.resumed(name, fingerprint) if checkpoints is not None else None
+    if resumed is not None:  # embedded by a build that was killed before its commit
+        plan.append(resumed)
+        report.indexed.append(name)
+        return
     try:
         document = _embed_document(path, name, entry, fingerprint, settings, embedder)
     except AssistantError as exc:
@@ -362,6 +389,6 @@ def _index_one(
         report.failed_keys[name] = failure_key
         log.warning("failed to index %s", reason)
         return
-    plan.append(document)
+    plan.append(checkpoints.add(document) if checkpoints is not None else document)
     report.indexed.append(name)
 

@@ -3,8 +3,9 @@
 
     store.sqlite          documents and chunks (texts and metadata, no vectors), and an FTS5
                           table over each chunk's folded words and compound parts
-    chunks.faiss          flat inner-product index over chunk vectors; id = local chunk row
-    sentences.faiss       flat inner-product index over sentence vectors; id = local sentence row
+    chunks.faiss          inner-product index over chunk vectors (float16 codes, flat or
+                          HNSW: see vectors.py); id = local chunk row
+    sentences.faiss       the same over sentence vectors; id = local sentence row
     sentence_chunks.npy   the local chunk row of each sentence (int32)
 
 Rows are local positions: a document's chunks (and sentences) are one contiguous run, in
@@ -25,6 +26,7 @@ import numpy as np
 from assistant.errors import IndexCorruptError
 from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
 from assistant.index.storage import DocumentFacts, StoredDocument
+from assistant.index.vectors import finished, flat
 from assistant.lang.compounds import compound_terms
 from assistant.lang.fold import fold
 from assistant.types import Chunk, DocInfo, Sentence
@@ -65,12 +67,11 @@ class SegmentBuilder:
     """Writes one new segment into ``seg-N.tmp/``; `finish` seals it."""
 
     def __init__(self, index_dir: Path, dim: int) -> None:
-        import faiss
 
         self.dim = dim
         self.tmp = new_segment_folder(index_dir)
-        self.chunk_index = faiss.IndexFlatIP(dim)
-        self.sentence_index = faiss.IndexFlatIP(dim)
+        self.chunk_index = flat(dim)
+        self.sentence_index = flat(dim)
         self.db = sqlite3.connect(self.tmp / STORE)
         self.db.executescript(_SCHEMA)
         self.chunk_row = 0
@@ -122,8 +123,8 @@ class SegmentBuilder:
 
         self.db.commit()
         self.db.close()
-        faiss.write_index(self.chunk_index, str(self.tmp / CHUNK_VECTORS))
-        faiss.write_index(self.sentence_index, str(self.tmp / SENTENCE_VECTORS))
+        faiss.write_index(finished(self.chunk_index), str(self.tmp / CHUNK_VECTORS))
+        faiss.write_index(finished(self.sentence_index), str(self.tmp / SENTENCE_VECTORS))
         chunks = (np.concatenate(self.sentence_chunks) if self.sentence_chunks
                   else np.zeros(0, np.int32))
         with (self.tmp / SENTENCE_CHUNKS).open("wb") as fh:
@@ -196,6 +197,10 @@ class Segment:
         spans = self.db.execute(f"SELECT chunk_lo, chunk_hi FROM documents WHERE doc IN ({marks})",
                                 sorted(self.deleted))
         return frozenset(r for lo, hi in spans for r in range(lo, hi))
+
+    def size(self, sentences: bool) -> int:
+        """Rows of the chunk (or sentence) index, tombstoned ones included."""
+        return int((self.sentence_index if sentences else self.chunk_index).ntotal)
 
     def rows(self, docs: Iterable[str], sentences: bool) -> np.ndarray:
         """Local chunk (or sentence) rows of some of this segment's live documents."""

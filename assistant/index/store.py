@@ -20,6 +20,7 @@ from assistant.errors import IndexMismatchError
 from assistant.index.commits import open_commit
 from assistant.index.segment import Segment, lexical_text
 from assistant.index.storage import DocumentFacts, StoredDocument
+from assistant.index.vectors import search
 from assistant.types import Chunk, DocInfo
 
 __all__ = ["SHIFT", "SegmentStore", "fts_match", "lexical_text", "open_store", "set_search_threads"]
@@ -40,6 +41,19 @@ def fts_match(words: Iterable[str], prefix_min: int) -> str:
     letters or more as prefixes; both columns, so also a compound's parts."""
     words = dict.fromkeys(words)
     return " OR ".join(f'"{w}"*' if len(w) >= prefix_min else f'"{w}"' for w in words)
+
+
+def _bitmap(rows: np.ndarray, size: int) -> Any:
+    """A FAISS selector of some rows out of `size`: one bit per row, so a membership test is
+    a shift and a mask (a hash set's look-up costs more in an HNSW walk)."""
+    import faiss
+
+    bits = np.zeros(size, dtype=bool)
+    bits[rows] = True
+    packed = np.packbits(bits, bitorder="little")
+    selector = faiss.IDSelectorBitmap(size, faiss.swig_ptr(packed))
+    selector.packed = packed  # the selector reads this buffer: keep it alive with it
+    return selector
 
 
 def open_store(index_dir: Path, model: str | None = None) -> SegmentStore:
@@ -82,6 +96,7 @@ class SegmentStore:
         self._size = sum(s.live_chunks for s in self.segments.values())
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
+        self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}
 
     def size(self) -> int:
         """How many chunks the index serves."""
@@ -95,25 +110,36 @@ class SegmentStore:
         return facts
 
     def _selector(self, number: int, docs: tuple[str, ...] | None, sentences: bool,
-                  docs_key: int) -> Any:
-        """(FAISS search parameters, row count) restricting one segment to the live rows of
-        `docs`, or None when no restriction is needed; cached per restriction, so a query pays
-        a dictionary look-up, not a pass over the documents."""
-        import faiss
+                  docs_key: int) -> tuple[Any, int] | None:
+        """(FAISS selector, row count) restricting one segment to the live rows of `docs`, or
+        None when no restriction is needed; cached per restriction, so a query pays a
+        dictionary look-up, not a pass over the documents."""
 
         segment = self.segments[number]
         if docs is None and not segment.deleted:
             return None
         key = (number, sentences, docs_key)
         cached = self._selectors.get(key)
-        if cached is None or cached[2] != docs:  # equal hashes of unequal tuples: rebuild
+        if cached is None or (cached[2] is not docs and cached[2] != docs):  # a collision
             if len(self._selectors) >= _CACHED_SELECTORS:
                 self._selectors.clear()
             rows = segment.rows(segment.docs if docs is None else docs, sentences)
-            params = (faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows)) if len(rows)
-                      else None)
-            cached = self._selectors[key] = (params, len(rows), docs)
+            selector = _bitmap(rows, segment.size(sentences)) if len(rows) else None
+            cached = self._selectors[key] = (selector, len(rows), docs)
         return cached[:2]
+
+    def _restriction_key(self, docs: tuple[str, ...] | None) -> int:
+        """A key for a restriction: the same tuple object as before (the search legs keep
+        theirs) is known by identity, without hashing thousands of names per query."""
+        if docs is None:
+            return 0
+        known = self._restrictions.get(id(docs))
+        if known is not None and known[0] is docs:
+            return known[1]
+        if len(self._restrictions) >= _CACHED_SELECTORS:
+            self._restrictions.clear()
+        self._restrictions[id(docs)] = (docs, hash(docs))
+        return hash(docs)
 
     def _search(self, vector: np.ndarray, k: int, docs: Collection[str] | None,
                 sentences: bool) -> list[tuple[int, float]]:
@@ -121,21 +147,22 @@ class SegmentStore:
         query = np.ascontiguousarray(vector[None, :], dtype=np.float32)
         restriction = None if docs is None else (
             docs if isinstance(docs, tuple) else tuple(sorted(docs)))
-        docs_key = hash(restriction)  # hashed once per query, not once per segment
+        docs_key = self._restriction_key(restriction)
         for number, segment in self.segments.items():
             index = segment.sentence_index if sentences else segment.chunk_index
             selected = self._selector(number, restriction, sentences, docs_key)
-            params, count = (None, int(index.ntotal)) if selected is None else selected
+            selector, count = (None, int(index.ntotal)) if selected is None else selected
             n = min(k, count)
             if n == 0:
                 continue
-            scores, ids = index.search(query, n, params=params)
+            scores, ids = search(index, query, n, selector, count)
             keep = ids[0] >= 0
             local = ids[0][keep]
             if sentences:
                 local = np.asarray(segment.sentence_chunk[local], dtype=np.int64)
             base = number << SHIFT
-            found += [(base + int(i), float(s)) for i, s in zip(local, scores[0][keep],
+            found += [(base + int(i), float(s)) for i, s in zip(local.tolist(),
+                                                                  scores[0][keep].tolist(),
                                                                   strict=True)]
         found.sort(key=lambda item: (-item[1], item[0]))
         return found[:k]

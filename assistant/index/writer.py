@@ -25,7 +25,7 @@ from typing import Any
 
 from assistant.index.commits import write_commit
 from assistant.index.segment import Segment, SegmentBuilder
-from assistant.index.storage import StoredDocument
+from assistant.index.storage import DocumentFacts, StoredDocument
 from assistant.index.store import SegmentStore
 
 SEGMENT_CHUNKS = 100_000  # chunks per segment a build writes before it starts another
@@ -68,6 +68,7 @@ class SegmentWriter:
         self.previous = previous
         self.builder: SegmentBuilder | None = None
         self.written: list[dict[str, Any]] = []  # sealed, not yet committed
+        self.adopted: list[dict[str, Any]] = []  # sealed by this build's checkpoints
         self.facts: dict[str, dict[str, Any]] = {}  # the new commit's documents
         self.kept: set[str] = set()
 
@@ -82,6 +83,15 @@ class SegmentWriter:
             "sentences": len(document.sentence_vectors), "problems": list(document.problems)}
         if self.builder.chunk_row >= SEGMENT_CHUNKS:
             self._seal()
+
+    def adopt(self, entry: dict[str, Any], documents: Mapping[str, DocumentFacts]) -> None:
+        """List a segment this build already wrote (a checkpoint, see resume.py) with the
+        documents taken from it; its other documents are tombstoned."""
+        self.adopted.append({**entry, "deleted": sorted(set(entry["docs"]) - set(documents))})
+        for doc, facts in documents.items():
+            self.facts[doc] = {"segment": entry["name"], "fingerprint": facts.fingerprint,
+                               "chunks": facts.chunks, "sentences": facts.sentences,
+                               "problems": list(facts.problems)}
 
     def _seal(self) -> None:
         if self.builder is not None:
@@ -99,7 +109,7 @@ class SegmentWriter:
         """Tombstone what was dropped, merge (see the module docstring), write the commit
         point; its name."""
         self._seal()
-        segments = self._tombstoned() + self.written
+        segments = self._tombstoned() + self.written + self.adopted
         allowed = set(self.facts) | set(build.get("failed") or {})
         while True:
             live = {s["name"]: 0 for s in segments}

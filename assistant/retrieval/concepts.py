@@ -4,6 +4,8 @@ passage covers (the lexical gate and the refusal rule both weigh coverage)."""
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,9 +74,11 @@ def term_weights(store: IndexStore, terms: list[str], params: FusionParams
     return weights
 
 
-def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int) -> float:
-    """Weighted share of the concepts a folded text covers (long words match as prefixes, and
-    a word matches a compound's known part).
+def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int,
+                     context: str = "") -> float:
+    """Weighted share of the concepts a folded text (followed by a folded `context`, as if
+    joined by a space) covers; long words match as prefixes, and a word matches a compound's
+    known part.
 
     Concepts the corpus lacks altogether are left out: no passage can hold them, so they
     cannot tell passages apart (they matter for refusing, see assistant/answer/evidence.py).
@@ -83,22 +87,45 @@ def concept_coverage(concepts: list[Concept], folded_text: str, prefix_min: int)
     total = sum(c.weight for c in concepts)
     if not total:
         return 0.0
-    known = _vocabulary(folded_text)
+    parts = _words_of(folded_text, context)
 
     def has(word: str) -> bool:
-        if word in known:
+        if any(word in known for known, _ in parts):
             return True
-        return len(word) >= prefix_min and any(w.startswith(word) for w in known)
+        if len(word) < prefix_min:
+            return False
+        for _, ordered in parts:
+            at = bisect_left(ordered, word)  # the first word ≥ it: one it prefixes, if any
+            if at < len(ordered) and ordered[at].startswith(word):
+                return True
+        return False
 
     found = sum(c.weight for c in concepts if any(all(has(w) for w in form) for form in c.forms))
     return found / total
 
 
-@lru_cache(maxsize=4096)
-def _vocabulary(folded_text: str) -> frozenset[str]:
-    """The words a passage offers for matching: its tokens, plus the hyphen-joined words and
-    the parts of its compounds. Cached: the same passages come up query after query."""
-    return frozenset(tokens(folded_text) + compound_terms(folded_text))
+# a hyphenated first part at the end of a text may join the next text's first word
+_JOINS_ACROSS = re.compile(r"-\s*(?:\w+\s*)?$")
+
+
+def _words_of(folded_text: str, context: str
+              ) -> list[tuple[frozenset[str], tuple[str, ...]]]:
+    """The vocabulary of `folded_text + " " + context` as the two parts' cached vocabularies
+    (a passage's is reused with any context), or whole when a hyphen joins across."""
+    if not context:
+        return [_vocabulary(folded_text)]
+    if _JOINS_ACROSS.search(folded_text):
+        return [_vocabulary(f"{folded_text} {context}")]
+    return [_vocabulary(folded_text), _vocabulary(context)]
+
+
+@lru_cache(maxsize=16384)
+def _vocabulary(folded_text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The words a passage offers for matching, as a set and sorted (for prefixes): its
+    tokens, plus the hyphen-joined words and the parts of its compounds. Cached: the same
+    passages come up query after query."""
+    words = frozenset(tokens(folded_text) + compound_terms(folded_text))
+    return words, tuple(sorted(words))
 
 
 def document_context(info: DocInfo) -> str:

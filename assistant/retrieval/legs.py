@@ -3,14 +3,18 @@ language), and lexical, gated by concept coverage."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from assistant.index.storage import IndexStore
 from assistant.retrieval.concepts import Concept, concept_coverage, document_context
 from assistant.retrieval.fusion import FusionParams, merge_languages
-from assistant.types import Filters
+from assistant.types import DocInfo, Filters
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,11 @@ class Partition:
     docs: tuple[str, ...]
     whole: bool  # True when these are all the index's documents (no restriction needed)
 
+    @cached_property
+    def members(self) -> frozenset[str]:
+        """The documents, as a set (made once: partitions are cached with the catalog)."""
+        return frozenset(self.docs)
+
     @property
     def restriction(self) -> tuple[str, ...] | None:
         """The documents to restrict a search to; None for all."""
@@ -27,9 +36,31 @@ class Partition:
 
 
 def partitions(store: IndexStore, filters: Filters, by_language: bool) -> list[Partition]:
-    """The allowed documents, split by document language when `by_language` is set."""
+    """The allowed documents, split by document language when `by_language` is set; computed
+    once per state of the store's catalog and kept (a query pays a look-up, not a pass over
+    every document)."""
+    cache = _PARTITIONS.get(store)
+    if cache is None or cache[0] is not store.docs:  # a new catalog object: a new state
+        cache = _PARTITIONS[store] = (store.docs, {})
+    key = (filters, by_language)
+    if key not in cache[1]:
+        if len(cache[1]) >= _CACHED_PARTITIONS:
+            cache[1].clear()
+        cache[1][key] = _partitions(store.docs, filters, by_language)
+    return cache[1][key]
+
+
+_PARTITIONS: WeakKeyDictionary[Any, tuple[Mapping[str, DocInfo],
+                                          dict[tuple[Filters, bool], list[Partition]]]]
+_PARTITIONS = WeakKeyDictionary()
+_CACHED_PARTITIONS = 256  # filter combinations remembered per store
+
+
+def _partitions(docs: Mapping[str, DocInfo], filters: Filters, by_language: bool
+                ) -> list[Partition]:
+    """`partitions` without the cache."""
     groups: dict[str, list[str]] = {}
-    for doc, info in store.docs.items():
+    for doc, info in docs.items():
         if (
             (filters.type is None or info.type == filters.type)
             and (filters.language is None or info.language == filters.language)
@@ -38,7 +69,8 @@ def partitions(store: IndexStore, filters: Filters, by_language: bool) -> list[P
             and (filters.region is None or (info.region or "").lower() == filters.region.lower())
         ):
             groups.setdefault(info.language if by_language else "", []).append(doc)
-    return [Partition(tuple(docs), len(docs) == len(store.docs)) for docs in groups.values()]
+    return [Partition(tuple(docs), len(docs) == len(docs_all))
+            for docs_all in [docs] for docs in groups.values()]
 
 
 def dense_chunks(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
@@ -63,10 +95,10 @@ def dense_sentences(store: IndexStore, vector: np.ndarray, parts: list[Partition
 def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partition],
                 params: FusionParams) -> list[tuple[int, float]]:
     """Passages holding the concepts' words, by BM25, within the partitions and gated."""
-    allowed = None if len(parts) == 1 and parts[0].whole else {d for p in parts for d in p.docs}
+    covered = sum(len(p.docs) for p in parts) == len(store.docs)  # all documents allowed
     words = [w for c in concepts for form in c.forms for w in form]
     found = [(r, score) for r, score in store.lexical(words, params.depth * 4, params.prefix_min)
-             if allowed is None or store.row_doc(r) in allowed]
+             if covered or any(store.row_doc(r) in p.members for p in parts)]
     return gate_lexical(store, concepts, found, params)
 
 
@@ -83,6 +115,6 @@ def gate_lexical(store: IndexStore, concepts: list[Concept], found: list[tuple[i
     context = {doc: document_context(store.docs[doc])
                for doc in {store.row_doc(r) for r, _ in found}}
     kept = [(r, score) for r, score in found
-            if concept_coverage(concepts, f"{texts[r]} {context[store.row_doc(r)]}",
-                                params.prefix_min) >= params.min_coverage]
+            if concept_coverage(concepts, texts[r], params.prefix_min,
+                                context[store.row_doc(r)]) >= params.min_coverage]
     return kept[: params.depth]

@@ -1,0 +1,142 @@
+"""Per-query search cost at one corpus size, encoding excluded (issue 15, item 3).
+
+Run from the repository root, under nice on a shared machine:
+
+    nice -n 10 .venv/bin/python bench/search_scale.py --chunks 10000
+    nice -n 10 .venv/bin/python bench/search_scale.py --chunks 40000 --profile
+
+Builds (once, cached like bench/scale.py) the synthetic corpus and its index with the 1-layer
+stand-in model, embeds the dev questions once, then times `search_vector` and the whole of
+`ask` minus its query encoding over them, a few passes, one FAISS thread. With `--profile`
+it prints the top functions by cumulative and own time of the search loop (cProfile). Prints
+one JSON line with p50/p95 in ms and the load average; `--record` appends it to
+bench/results/search_scale.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch or faiss is imported
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import scale_corpus  # noqa: E402
+from bench_core import percentile  # noqa: E402
+from scale import CACHE, STANDIN, commit, default_questions, questions  # noqa: E402
+from scale_model import ensure_standin  # noqa: E402
+
+from assistant.config import load_settings  # noqa: E402
+
+
+def ensure_index(chunks: int, seed: int) -> Any:
+    """Settings of the cached synthetic index of this size (built when missing)."""
+    from assistant.engine import configure_threads
+    from assistant.index.builder import build_index
+    from assistant.model.embed import load_embedder
+
+    standin = ensure_standin(STANDIN, REPO / "models")
+    name = f"{chunks}-s{seed}"
+    corpus_dir, index_dir = CACHE / f"corpus-{name}", CACHE / f"index-{name}"
+    if not (corpus_dir / scale_corpus.MARKER).exists():
+        pool = scale_corpus.read_pool(scale_corpus.source_folders(REPO))
+        scale_corpus.ensure_corpus(corpus_dir, pool, chunks, seed)
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, model=str(standin),
+                             model_dir=REPO / "models")
+    configure_threads(settings)
+    if not any(index_dir.glob("commit-*.json")):
+        embedder = load_embedder(settings.model, settings.model_dir, settings.threads,
+                                 settings.batch_size)
+        started = time.perf_counter()
+        build_index(settings, embedder)
+        print(f"built {index_dir} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return settings
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Time search and ask (encoding excluded) over the questions."""
+    from assistant.engine import Engine
+    from assistant.retrieval.search import dense_query, search_vector
+
+    settings = ensure_index(args.chunks, args.seed)
+    engine = Engine(settings)
+    texts = questions(args.questions)
+    vectors = engine.embedder.queries([dense_query(q, engine.params) for q in texts])
+    store = engine.reader
+
+    class Fixed:  # the engine's embedder, answering from the precomputed vectors
+        def __init__(self) -> None:
+            self.by_text = {dense_query(q, engine.params): v for q, v in zip(texts, vectors,
+                                                                              strict=True)}
+
+        def queries(self, items: list[str]) -> Any:
+            return [self.by_text[i] for i in items]
+
+    engine._embedder = Fixed()  # type: ignore[assignment]
+    for text, vector in zip(texts[:3], vectors[:3], strict=True):  # warm-up
+        search_vector(store, text, vector, 5, None, engine.params)
+    profiler = cProfile.Profile() if args.profile else None
+    search, ask, search_cpu = [], [], []
+    load = os.getloadavg()
+    if profiler:
+        profiler.enable()
+    for _ in range(args.repeat):
+        for text, vector in zip(texts, vectors, strict=True):
+            t0, c0 = time.perf_counter(), time.process_time()
+            search_vector(store, text, vector, 5, None, engine.params)
+            search.append((time.perf_counter() - t0) * 1000)
+            search_cpu.append((time.process_time() - c0) * 1000)  # less swayed by the load
+            t0 = time.perf_counter()
+            engine.ask(text)
+            ask.append((time.perf_counter() - t0) * 1000)
+    if profiler:
+        profiler.disable()
+        for order in ("cumulative", "tottime"):
+            pstats.Stats(profiler, stream=sys.stderr).strip_dirs().sort_stats(order) \
+                .print_stats(args.top)
+    record = {"bench": "search_scale", "date": time.strftime("%Y-%m-%d %H:%M"),
+              "commit": commit(), "chunks": store.size(), "target": args.chunks,
+              "segments": len(getattr(store, "segments", ())),
+              "queries": len(search), "loadavg": [round(x, 2) for x in load],
+              "search_ms": {"p50": round(percentile(search, 50), 1),
+                            "p95": round(percentile(search, 95), 1)},
+              "search_cpu_ms": {"p50": round(percentile(search_cpu, 50), 1),
+                                "p95": round(percentile(search_cpu, 95), 1)},
+              "ask_ms": {"p50": round(percentile(ask, 50), 1),
+                         "p95": round(percentile(ask, 95), 1)},
+              "profiled": bool(profiler)}
+    engine.close()
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--questions", type=Path, default=default_questions())
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args(argv)
+    record = run(args)
+    print(json.dumps(record))
+    if args.record and not args.profile:
+        with (REPO / "bench" / "results" / "search_scale.jsonl").open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
