@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -64,8 +65,10 @@ def test_the_same_answers_as_the_embedded_store(hash_settings: Settings, pg_url:
     assert postgres.reader.documents() == embedded.reader.documents()
     stored, same = postgres.reader.stored("ansvar.md"), embedded.reader.stored("ansvar.md")
     assert stored.chunks == same.chunks and stored.fingerprint == same.fingerprint
-    assert (stored.chunk_vectors == same.chunk_vectors).all()  # float32 round-trips exactly
-    assert (stored.sentence_vectors == same.sentence_vectors).all()
+    # the folder store keeps float16 codes (half a unit in the 4th decimal at most); the
+    # database keeps float32
+    assert np.abs(stored.chunk_vectors - same.chunk_vectors).max() < 5e-4
+    assert np.abs(stored.sentence_vectors - same.sentence_vectors).max() < 5e-4
     assert postgres.ask("Vem betalar ut etableringsersättningen?") == embedded.ask(
         "Vem betalar ut etableringsersättningen?")
 
