@@ -11,6 +11,7 @@ Tables::
                     vector (HNSW over its halfvec, inner product)
     sentences       one vector per sentence (HNSW likewise)
     jobs            queued uploads and removals for `assistant worker`
+    files           the corpus: each document's bytes and catalog entry (see pgfiles)
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ MIGRATIONS: tuple[str, ...] = (
         updated timestamptz NOT NULL DEFAULT now());
     CREATE INDEX jobs_open ON jobs (state, id);
     CREATE INDEX jobs_doc ON jobs (doc, id);
+    """,
+    # 3: the corpus itself, so workers need no shared folder
+    """
+    CREATE TABLE files (
+        doc text PRIMARY KEY, data bytea NOT NULL, entry jsonb, fingerprint text NOT NULL,
+        origin text NOT NULL, added timestamptz NOT NULL DEFAULT now());
     """,
 )
 
