@@ -172,8 +172,8 @@ def database_for(server: str, name: str) -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                             (database,)).fetchone():
             conn.execute(f"CREATE DATABASE {database}")
-    return server.rsplit("/", 1)[0] + "/" + database + (
-        "?" + server.split("?", 1)[1] if "?" in server else "")
+    base, _, query = server.partition("?")  # pgserver's query names a socket folder
+    return f"{base.rsplit('/', 1)[0]}/{database}" + (f"?{query}" if query else "")
 
 
 def built_index(name: str, corpus: Path, settings: Settings, embedder: Any,
@@ -562,7 +562,7 @@ def main() -> int:
         engine = Engine(indexes[evalset.corpus], embedder)
         hits = engine.search(texts, k=K)
         answers = [engine.ask(q.question) for q in questions]
-        generation = engine.reader.generation.name
+        generation = engine.reader.name
         engine.close()
         engine = Engine(indexes[evalset.corpus], embedder, params=unbalanced)
         outcomes = {"assistant": Outcome(questions, parts, hits, answers),
