@@ -93,8 +93,10 @@ def test_servers_and_worker_on_separate_machines_share_no_folder(
         run_worker(machines["worker"], once=True)
         time.sleep(1.1)
         assert _docs(b, "Tolkförmedlingen Ljungby")[0] == doc
-        # the worker's empty folder removed nothing that `assistant index` had built
+        # the worker's empty folder removed nothing that `assistant index` had built, and
+        # `assistant index` from its folder again keeps the upload
         assert set(Engine(machines["b"], HashEmbedder()).reader.docs) == built | {doc}
+        assert set(build_index(settings, HashEmbedder()).unchanged) == built | {doc}
         assert b.delete(f"/api/documents/{doc}", headers=AUTH).status_code == 202
         with psycopg.connect(settings.database_url) as conn:  # erased with the job's queuing
             assert conn.execute("SELECT count(*) FROM files WHERE doc = %s",
