@@ -88,6 +88,7 @@ def test_servers_and_worker_on_separate_machines_share_no_folder(
                      headers=AUTH).json()["id"]
         assert not (tmp_path / "a").exists()  # nothing written on the receiving server
         assert b.get(f"/api/documents/{doc}/file").content == text  # served from the database
+        assert not any(b.app.state.library._scratch.rglob("*.txt"))  # type: ignore[attr-defined]
         (tmp_path / "worker").mkdir()
         monkeypatch.chdir(tmp_path / "worker")
         run_worker(machines["worker"], once=True)

@@ -144,13 +144,24 @@ class Library:
 
     def path(self, doc: str) -> Path:
         """The file of a corpus document (looked up by name, never joined from input; with a
-        database, written out from it once)."""
+        database, written out from it for this request: `release` it once sent)."""
         if self._stored is not None:
-            return self._stored.fetch(doc, self._scratch)
+            import tempfile
+
+            return self._stored.fetch(doc, Path(tempfile.mkdtemp(dir=self._scratch)))
         path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
         if path is None:
             raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
         return path
+
+    def release(self, path: Path) -> None:
+        """Delete a file `path` wrote out of the database (no copy of a document stays on a
+        server after a removal); a corpus folder's file stays."""
+        if self._stored is not None and path.is_relative_to(self._scratch):
+            import shutil
+
+            shutil.rmtree(self._scratch / path.relative_to(self._scratch).parts[0],
+                          ignore_errors=True)
 
     def _index_facts(self) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
         """The facts of each indexed document, and the failed ones with their reasons."""
