@@ -190,9 +190,9 @@ def cmd_verify(settings: Settings) -> int:
 def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     """Write the gold questions from the feedback (answers marked wrong, passage pointed)."""
     from assistant.feedback import export_lines, gold_questions
-    from assistant.index.feedback_store import FeedbackStore
+    from assistant.index.feedback_store import open_feedback
 
-    entries = FeedbackStore(settings.index_dir, settings.feedback_retention_days).entries()
+    entries = open_feedback(settings).entries()
     text = export_lines(entries)
     if args.out is None:
         sys.stdout.write(text)

@@ -1,9 +1,10 @@
 """`assistant worker`: indexes the uploads and removals servers queue in the database.
 
-Each round claims the open jobs, runs the incremental build (one transaction: the documents
-appear whole or not at all) while a heartbeat renews the claim, and closes each job as done or
-failed with its document's reason. A worker killed mid-build leaves no rows behind; its jobs
-return to the queue when their lease runs out and the next worker builds them.
+Each round claims the open jobs, runs the incremental build over the corpus the database
+stores (one transaction: the documents appear whole or not at all; no shared folder needed)
+while a heartbeat renews the claim, and closes each job as done or failed with its document's
+reason. A worker killed mid-build leaves no rows behind; its jobs return to the queue when
+their lease runs out and the next worker builds them.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def work_once(settings: Settings, queue: JobQueue, embedder: Callable[[], Embedd
     report, error = None, None
     with _Heartbeat(queue, jobs, worker, settings.job_lease_s):
         try:
-            report = build_index(settings, embedder())
+            report = build_index(settings, embedder(), from_folder=False)
         except DatabaseError:
             raise  # the jobs stay claimed; the lease returns them to the queue
         except AssistantError as exc:

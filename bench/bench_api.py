@@ -101,8 +101,9 @@ def latency(base: str, questions: list[str], repeat: int) -> dict[str, object]:
 
 
 def load(base: str, questions: list[str], clients: int, seconds: float,
-         upload: Path | None = None) -> dict[str, object]:
-    """`clients` threads mixing search and ask for `seconds`; optionally an upload meanwhile."""
+         upload: Path | None = None, upload_after: float = 0.0) -> dict[str, object]:
+    """`clients` threads mixing search and ask for `seconds`; optionally an upload meanwhile,
+    sent `upload_after` seconds in."""
     stop = time.monotonic() + seconds
     times: list[float] = []
     errors: list[str] = []
@@ -131,6 +132,7 @@ def load(base: str, questions: list[str], clients: int, seconds: float,
     indexing: dict[str, object] = {}
     if upload is not None:
         def send() -> None:
+            time.sleep(upload_after)
             with httpx.Client(base_url=base, timeout=120) as http:
                 t0 = time.perf_counter()
                 r = http.post("/api/documents", headers={"X-API-Key": KEY},

@@ -28,6 +28,7 @@ columns. Metrics come from assistant.evaluate, the rule in shared/eval/README.md
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import hashlib
 import json
@@ -36,6 +37,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -161,13 +163,33 @@ class CachedQueries:
         return np.stack([self._vectors[t] for t in texts])
 
 
+def database_for(server: str, name: str) -> str:
+    """The address of the database `name` (made now if missing) on a PostgreSQL server."""
+    import psycopg
+
+    database = "devsets_" + "".join(c if c.isalnum() else "_" for c in name)
+    with psycopg.connect(server, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (database,)).fetchone():
+            conn.execute(f"CREATE DATABASE {database}")
+    base, _, query = server.partition("?")  # pgserver's query names a socket folder
+    return f"{base.rsplit('/', 1)[0]}/{database}" + (f"?{query}" if query else "")
+
+
 def built_index(name: str, corpus: Path, settings: Settings, embedder: Any,
-                seed_from: Sequence[str]) -> Settings:
-    """Settings for a cached index of `corpus`, built (incrementally) now.
+                seed_from: Sequence[str], server: str | None = None) -> Settings:
+    """Settings for a cached index of `corpus`, built (incrementally) now; with `server`, in
+    its own database on that PostgreSQL server instead of a cache folder.
 
     A new cache folder starts as a copy of an earlier one (`seed_from`), so documents the two
     corpora share are reused by the incremental build instead of embedded again.
     """
+    if server:
+        own = settings.with_overrides(corpus_dir=corpus, database_url=database_for(server, name))
+        report = build_index(own, embedder)
+        print(f"index {name}: {report.generation}, {len(report.indexed)} embedded, "
+              f"{len(report.unchanged)} reused, {report.chunks} chunks", file=sys.stderr)
+        return own
     folder = CACHE / "index" / settings.model.replace("/", "--")
     index_dir = folder / name
     if not index_dir.exists():
@@ -491,6 +513,9 @@ def main() -> int:
     parser.add_argument("--jsonl", type=Path, default=REPO / "bench" / "results" /
                         "devsets.jsonl")
     parser.add_argument("--sets", nargs="*", default=None, help="only these set names")
+    parser.add_argument("--postgres", action="store_true",
+                        help="index each corpus into a private PostgreSQL server (pgserver, "
+                             "started in a temp folder, removed at the end) instead of folders")
     parser.add_argument("--cv", action="store_true",
                         help="also cross-validate the fusion parameters (retrieval sets)")
     args = parser.parse_args()
@@ -515,7 +540,16 @@ def main() -> int:
     dirs = corpus_dirs(args.eval_dir)
     order = ("seed", "ref", "seed+ret", "ret")  # each index starts from the one before it
     needed = {s.corpus for s in sets} | ({"seed", "ret"} if args.cv else set())
-    indexes = {name: built_index(name, dirs[name], settings, embedder, order[:i][::-1])
+    database = None
+    if args.postgres:
+        from pg_load import start_database
+
+        pgroot = Path(tempfile.mkdtemp(prefix="assistant-devsets-pg-"))
+        database = start_database(pgroot)
+        atexit.register(shutil.rmtree, pgroot, ignore_errors=True)
+        atexit.register(database.cleanup)
+    indexes = {name: built_index(name, dirs[name], settings, embedder, order[:i][::-1],
+                                 database.get_uri() if database else None)
                for i, name in enumerate(order) if name in needed}
 
     commit = git_commit()
@@ -554,6 +588,7 @@ def main() -> int:
                 figures, reports[system] = measure(outcome, positions)
                 rows.append(table_row(evalset.name, part, lang, system, figures))
                 records.append({"date": date, "run": run, "commit": commit, "set": evalset.name,
+                                "backend": "postgres" if database else "embedded",
                                 "part": part or None, "corpus": evalset.corpus, "lang": lang,
                                 "system": system, "generation": generation if
                                 system == "assistant" else None,
@@ -570,7 +605,8 @@ def main() -> int:
         f"# Development sets, {date}\n",
         f"Command (from the repository root): `{command}`; code at {commit}, "
         f"{minutes:.1f} min on this machine. Index settings: chunk_words {settings.chunk_words}, "
-        f"max {settings.chunk_max_words}; model {settings.model}; fusion defaults. Plain dense: "
+        f"max {settings.chunk_max_words}; model {settings.model}; fusion defaults; index in "
+        f"{'PostgreSQL (pgserver)' if database else 'index folders'}. Plain dense: "
         "e5 with its prefixes over one passage per FAQ answer paragraph or per assistant chunk, "
         "no context, no refusal (see the script's docstring). Two diagnostic rows beside them: "
         "the assistant's retrieval without language balancing (its other defaults kept), and, "

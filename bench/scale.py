@@ -5,6 +5,7 @@ Run from the repository root, under nice on a shared machine:
     nice -n 10 .venv/bin/python bench/scale.py --chunks 2000
     nice -n 10 .venv/bin/python bench/scale.py --chunks 10000 --no-throughput
     .venv/bin/python bench/scale.py --summary           # the table of every size so far
+    nice -n 10 .venv/bin/python bench/scale.py --chunks 10000 --no-throughput --postgres
 
 For one target size it generates (once, cached in bench/cache/scale/) a corpus of real
 paragraphs recombined into Markdown documents, then measures: a full build, a no-op build,
@@ -13,6 +14,10 @@ and, in a fresh process: the time to its first answer (cold start), search p50/p
 p50 in process over the dev questions, and its peak RSS. Then the real model's encoding rate
 on 100 chunks and 300 sentences (batch 32, 2 threads). Each run appends one JSON line to
 bench/results/scale.jsonl and rewrites bench/results/scale.md with the growth fitted.
+
+With --postgres the index is built into a private PostgreSQL server (pgserver, in a temp
+folder, removed at the end) instead of an index folder; disk is the database's size, and the
+run is appended to bench/results/scale_pg.jsonl instead (the summary stays of the folders).
 """
 
 from __future__ import annotations
@@ -191,7 +196,18 @@ def child_env(settings: Settings) -> dict[str, str]:
     env.update(ASSISTANT_MODEL=settings.model, ASSISTANT_INDEX_DIR=str(settings.index_dir),
                ASSISTANT_CORPUS_DIR=str(settings.corpus_dir),
                ASSISTANT_MODEL_DIR=str(settings.model_dir))
+    if settings.database_url:
+        env["ASSISTANT_DATABASE_URL"] = settings.database_url
     return env
+
+
+def database_mb(url: str) -> float:
+    """The size of a database on disk (tables, indexes, HNSW graphs), in MB."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(size / 1e6, 1)
 
 
 def noop_cli(settings: Settings) -> float:
@@ -267,7 +283,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     record["corpus"] = {**facts, "ready_s": round(time.perf_counter() - started, 2),
                         "mb": folder_mb(corpus_dir)}
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, model=str(standin),
-                             model_dir=model_dir)
+                             model_dir=model_dir, database_url=args.database)
+    if args.database:
+        record["backend"] = "postgres (pgserver, same machine)"
     configure_threads(settings)
     embedder = load_embedder(settings.model, settings.model_dir, settings.threads,
                              settings.batch_size)
@@ -289,14 +307,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     record["index"] = {"documents": len(report.indexed) + len(report.unchanged),
                        "chunks": report.chunks, "sentences": report.sentences,
                        "failed": len(report.failed)}
-    generation_mb = folder_mb(index_dir / str(report.generation))
-    disk = {"generation_mb": generation_mb, "index_mb": folder_mb(index_dir)}
+    if args.database:
+        disk = {"database_mb": database_mb(args.database)}
+    else:
+        generation_mb = folder_mb(index_dir / str(report.generation))
+        disk = {"generation_mb": generation_mb, "index_mb": folder_mb(index_dir)}
     added.parent.mkdir(exist_ok=True)
     added.write_text(small.text, encoding="utf-8")
     build["add_s"], build["add_cpu_s"], report = timed_build(
         settings, embedder, profile.with_suffix(".add.txt") if profile else None)
     build["added_chunks"] = report.chunks - record["index"]["chunks"]
-    disk["index_after_add_mb"] = folder_mb(index_dir)
+    if args.database:
+        disk["database_after_add_mb"] = database_mb(args.database)
+    else:
+        disk["index_after_add_mb"] = folder_mb(index_dir)
     record["disk"] = disk
     serving = serve_child(settings, args, args.repeat,
                           profile.with_suffix(".serve.txt") if profile else None)
@@ -314,6 +338,28 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.throughput:
         record["throughput"] = throughput(corpus_dir, model_dir)
     return record
+
+
+def measure_postgres(args: argparse.Namespace) -> int:
+    """`measure` against a new private PostgreSQL server; appended to scale_pg.jsonl."""
+    import tempfile
+
+    from pg_load import start_database
+
+    root = Path(tempfile.mkdtemp(prefix="assistant-scale-pg-"))
+    server = start_database(root)
+    try:
+        args.database = server.get_uri()
+        record = measure(args)
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+    record["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(record, indent=2))
+    if not args.profile:
+        with (RESULTS / "scale_pg.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,12 +380,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=default_questions())
     parser.add_argument("--summary", action="store_true",
                         help="only print the summary of bench/results/scale.jsonl")
+    parser.add_argument("--postgres", action="store_true",
+                        help="build into a private PostgreSQL server instead of a folder")
     parser.add_argument("--serve-child", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_child:
         return serve(args)
     out = RESULTS / "scale.jsonl"
+    args.database = None
+    if args.postgres and not args.summary:
+        return measure_postgres(args)
     if not args.summary:
         record = measure(args)
         print(json.dumps(record, indent=2))

@@ -119,18 +119,18 @@ def _half_visible(url: str) -> list[str]:
 @pytest.mark.slow
 def test_workers_killed_mid_build_lose_nothing(pg_settings: Settings, tmp_path: Path) -> None:
     build_index(pg_settings, HashEmbedder())
-    url, corpus = pg_settings.database_url, pg_settings.corpus_dir
+    url = pg_settings.database_url
     queue = JobQueue(url)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
            "ASSISTANT_DATABASE_URL": url, "ASSISTANT_MODEL": "hash",
            "ASSISTANT_JOB_LEASE_S": "1", "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "assistant.cli", "worker", "--corpus", str(corpus)]
+    # no corpus folder: uploads reach the worker through the database
+    command = [sys.executable, "-m", "assistant.cli", "worker", "--corpus", str(tmp_path / "none")]
     rng, kills, jobs = random.Random(13), 0, {}
     for round_ in range(10):
         doc = f"upload-{round_:02d}.txt"
         words = " ".join(f"ord{round_}x{i} boende" for i in range(3000))
-        (corpus / doc).write_text(f"Dokument {round_}.\n\n{words}.\n", encoding="utf-8")
-        jobs[doc] = queue.enqueue(doc, "index")
+        jobs[doc] = queue.upload(doc, f"Dokument {round_}.\n\n{words}.\n".encode(), {})
         worker = subprocess.Popen(command, env=env, cwd=tmp_path)
         deadline = time.monotonic() + 60
         while _job_state(url, jobs[doc]) == "queued" and time.monotonic() < deadline:

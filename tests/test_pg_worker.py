@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -69,6 +70,43 @@ def test_upload_through_one_server_is_found_through_the_other(
     time.sleep(1.1)
     assert doc not in _docs(a, "Tolkförmedlingen Ljungby")
     assert a.get(f"/api/documents/{doc}").status_code == 404
+
+
+def test_servers_and_worker_on_separate_machines_share_no_folder(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each process has its own corpus folder and working directory, as on separate
+    machines: the upload's bytes travel in the database, not in a shared volume."""
+    built = set(Engine(settings, HashEmbedder()).reader.docs)
+    machines = {name: settings.with_overrides(corpus_dir=tmp_path / name / "corpus",
+                                              index_dir=tmp_path / name / "index")
+                for name in ("a", "b", "worker")}
+    first = create_app(machines["a"], Engine(machines["a"], HashEmbedder()))
+    second = create_app(machines["b"], Engine(machines["b"], HashEmbedder()))
+    text = "Tolkförmedlingen i Ljungby erbjuder kvällsöppen mottagning.".encode()
+    with TestClient(first) as a, TestClient(second) as b:
+        doc = a.post("/api/documents", files={"file": ("tolk.txt", text, "text/plain")},
+                     headers=AUTH).json()["id"]
+        assert not (tmp_path / "a").exists()  # nothing written on the receiving server
+        assert b.get(f"/api/documents/{doc}/file").content == text  # served from the database
+        assert not any(b.app.state.library._scratch.rglob("*.txt"))  # type: ignore[attr-defined]
+        (tmp_path / "worker").mkdir()
+        monkeypatch.chdir(tmp_path / "worker")
+        run_worker(machines["worker"], once=True)
+        time.sleep(1.1)
+        assert _docs(b, "Tolkförmedlingen Ljungby")[0] == doc
+        # the worker's empty folder removed nothing that `assistant index` had built, and
+        # `assistant index` from its folder again keeps the upload
+        assert set(Engine(machines["b"], HashEmbedder()).reader.docs) == built | {doc}
+        assert set(build_index(settings, HashEmbedder()).unchanged) == built | {doc}
+        assert b.delete(f"/api/documents/{doc}", headers=AUTH).status_code == 202
+        with psycopg.connect(settings.database_url) as conn:  # erased with the job's queuing
+            assert conn.execute("SELECT count(*) FROM files WHERE doc = %s",
+                                (doc,)).fetchone()[0] == 0
+        run_worker(machines["worker"], once=True)
+        time.sleep(1.1)
+        assert doc not in _docs(a, "Tolkförmedlingen Ljungby")
+        assert a.get(f"/api/documents/{doc}").status_code == 404
+    assert not (tmp_path / "worker" / "corpus").exists()
 
 
 def test_a_file_that_fails_fails_its_job_with_the_reason(

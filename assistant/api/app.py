@@ -16,7 +16,8 @@ from assistant.api.pages import mount_docs, mount_pages
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.errors import AssistantError
-from assistant.index.feedback_store import FeedbackStore
+from assistant.index.backend import database_probe
+from assistant.index.feedback_store import open_feedback
 
 DESCRIPTION = """Semantic search with cited passages over documents on the reception and
 integration of newly arrived migrants. Every error is JSON:
@@ -31,7 +32,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = engine or Engine(settings)
-        app.state.feedback = FeedbackStore(settings.index_dir, settings.feedback_retention_days)
+        app.state.feedback = open_feedback(settings)  # the database's, shared, when set
+        app.state.database = database_probe(settings)
         app.state.library = Library(app.state.engine, on_built=lambda: _ready(app, None))
         try:
             app.state.engine.load()  # open the index and model now, not on the first request
@@ -41,6 +43,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         yield
         app.state.library.close()
         app.state.engine.close()
+        getattr(app.state.feedback, "close", lambda: None)()
+        if app.state.database is not None:
+            app.state.database.close()
 
     app = FastAPI(title="Integration assistant", version="1", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None,  # /docs: see mount_docs
@@ -56,8 +61,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @api.get("/health", summary="Liveness and readiness", tags=["health"], operation_id="health")
     def health(request: Request) -> dict[str, Any]:
-        """`status` ok while the server runs; `ready` once the index and model are loaded."""
+        """`status` ok while the server runs; `ready` once the index and model are loaded and,
+        with a database, while it answers."""
         error = request.app.state.ready_error
+        if error is None and request.app.state.database is not None:
+            error = request.app.state.database.ping()
         return {"status": "ok", "ready": error is None, "problem": error}
 
     app.include_router(api)

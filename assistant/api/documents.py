@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import KeyRequired, LibraryDep
@@ -46,7 +47,8 @@ def document_file(doc: str, library: LibraryDep) -> FileResponse:
     csp = PDF_CSP if suffix == ".pdf" else FILE_CSP
     return FileResponse(path, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"),
                         content_disposition_type="inline", filename=PurePath(doc).name,
-                        headers={"Content-Security-Policy": csp})
+                        headers={"Content-Security-Policy": csp},
+                        background=BackgroundTask(library.release, path))
 
 
 @router.get("/{doc:path}", response_model=DocumentOut, summary="One catalog entry",

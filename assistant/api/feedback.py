@@ -13,7 +13,7 @@ from assistant.api.models import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, ErrorResp
 from assistant.engine import Engine
 from assistant.errors import AssistantError
 from assistant.feedback import feedback
-from assistant.index.feedback_store import FeedbackStore, Passage
+from assistant.index.feedback_store import FeedbackLog, Passage
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
 MAX_COMMENT_CHARS = 2000
@@ -62,12 +62,12 @@ class FeedbackList(BaseModel):
     entries: list[FeedbackEntry]
 
 
-def _store(request: Request) -> FeedbackStore:
-    store: FeedbackStore = request.app.state.feedback
+def _store(request: Request) -> FeedbackLog:
+    store: FeedbackLog = request.app.state.feedback
     return store
 
 
-StoreDep = Annotated[FeedbackStore, Depends(_store)]
+StoreDep = Annotated[FeedbackLog, Depends(_store)]
 
 
 def find_passage(engine: Engine, passage_id: str) -> Passage | None:

@@ -2,7 +2,8 @@
 
 Uploads are saved under generated names (the uploaded file name is kept as metadata only, never
 used as a path) and indexed in the background by the incremental `build_index`; the engine then
-switches to the new generation.
+switches to the new generation. With a database, an upload's bytes and catalog entry go into
+the database with its job (no server folder holds them), and a worker indexes them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from assistant.errors import (
     DocumentNotFoundError,
     UnsupportedFormatError,
 )
-from assistant.index.builder import corpus_files
+from assistant.index.source import corpus_files
 from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import entry_info, read_catalog, write_entry
@@ -96,17 +97,28 @@ class Library:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._queue = None
+        self._stored = None
         if self.settings.database_url:
+            import tempfile
+
+            from assistant.index.pgfiles import PgFiles
             from assistant.index.pgjobs import JobQueue
 
             self._queue = JobQueue(self.settings.database_url)
+            self._stored = PgFiles(self.settings.database_url, self._queue.pool)
+            self._scratch = Path(tempfile.mkdtemp(prefix="assistant-served-"))
 
     # --- reading -------------------------------------------------------------------------
 
     def documents(self) -> list[DocStatus]:
-        """Every document in the corpus folder, the index or a job, by name."""
-        catalog = read_catalog(self.settings.corpus_dir)
-        files = dict(corpus_files(self.settings.corpus_dir))
+        """Every document in the corpus (the folder's, or the database's), the index or a job,
+        by name."""
+        if self._stored is not None:
+            catalog = {d: e or {} for d, e in self._stored.entries().items()}
+            files = set(catalog)
+        else:
+            catalog = read_catalog(self.settings.corpus_dir)
+            files = set(dict(corpus_files(self.settings.corpus_dir)))
         indexed, failed = self._index_facts()
         with self._cond:
             jobs = self._queue.states() if self._queue else dict(self._jobs)
@@ -131,11 +143,25 @@ class Library:
         raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
 
     def path(self, doc: str) -> Path:
-        """The file of a corpus document (looked up by name, never joined from input)."""
+        """The file of a corpus document (looked up by name, never joined from input; with a
+        database, written out from it for this request: `release` it once sent)."""
+        if self._stored is not None:
+            import tempfile
+
+            return self._stored.fetch(doc, Path(tempfile.mkdtemp(dir=self._scratch)))
         path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
         if path is None:
             raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
         return path
+
+    def release(self, path: Path) -> None:
+        """Delete a file `path` wrote out of the database (no copy of a document stays on a
+        server after a removal); a corpus folder's file stays."""
+        if self._stored is not None and path.is_relative_to(self._scratch):
+            import shutil
+
+            shutil.rmtree(self._scratch / path.relative_to(self._scratch).parts[0],
+                          ignore_errors=True)
 
     def _index_facts(self) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
         """The facts of each indexed document, and the failed ones with their reasons."""
@@ -159,6 +185,11 @@ class Library:
         entry.setdefault("title", PurePath(original).stem or "Uploaded document")
         entry["form"] = f"uploaded as {original}" if original else "uploaded"
         corpus = self.settings.corpus_dir
+        if self._queue is not None:  # the bytes go with the job, for a worker anywhere
+            doc = f"upload-{secrets.token_hex(8)}{suffix}"
+            self._queue.upload(doc, data, entry)
+            log.info("uploaded %s (%d bytes) as %s", original or "(no name)", len(data), doc)
+            return DocStatus(entry_info(doc, entry), "queued")
         with self._files:
             corpus.mkdir(parents=True, exist_ok=True)
             doc = f"upload-{secrets.token_hex(8)}{suffix}"
@@ -180,6 +211,9 @@ class Library:
                 path.unlink()
             write_entry(self.settings.corpus_dir, doc, None)
         log.info("removed %s", doc)
+        if self._queue is not None:  # its stored bytes go with the job
+            self._queue.discard(doc)
+            return
         self._schedule(doc, "removing")
 
     # --- the background build ------------------------------------------------------------
@@ -220,7 +254,10 @@ class Library:
     def close(self, timeout: float = 30.0) -> None:
         """Stop the background thread after the build in progress, if any."""
         if self._queue is not None:
+            import shutil
+
             self._queue.close()
+            shutil.rmtree(self._scratch, ignore_errors=True)
         with self._cond:
             self._closed = True
             self._cond.notify_all()

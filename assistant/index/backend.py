@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.index.storage import IndexStore, IndexWriter
+
+if TYPE_CHECKING:
+    from assistant.index.pgschema import Pool
 
 
 def open_index(settings: Settings, model: str | None = None) -> IndexStore:
@@ -36,6 +39,16 @@ def build_lock(settings: Settings) -> Iterator[None]:
 
         with folder_lock(settings.index_dir):
             yield
+
+
+def database_probe(settings: Settings) -> Pool | None:
+    """With a database, one connection kept to check that it answers (its `ping`: None, or
+    why not with the address masked; `close` when done); without one, None."""
+    if not settings.database_url:
+        return None
+    from assistant.index.pgschema import Pool
+
+    return Pool(settings.database_url, size=1)
 
 
 def prune(settings: Settings) -> list[str]:

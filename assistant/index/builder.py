@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -20,10 +20,11 @@ from assistant.index.chunking import chunk_document, document_text
 from assistant.index.commits import commit_points, read_commit
 from assistant.index.filestats import FileStats
 from assistant.index.resume import Checkpointed, Checkpoints
+from assistant.index.source import SourceFile, corpus_files, corpus_source
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
 from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
-from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write_entry
+from assistant.ingest.catalog import doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
 from assistant.lang.diacritics import repair_document
 from assistant.lang.personal import mask_document, mask_text
@@ -79,15 +80,6 @@ def main_title(title: str) -> str:
     "Strategisk överenskommelse … i Kronoberg – Rapport om utveckling och resultat 2019–2024".
     Repeated before every sentence, a long subtitle drowns short sentences."""
     return re.split(r"\s[–—-]\s|:\s", title, maxsplit=1)[0].strip() or title
-
-
-def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
-    """(corpus-relative name, path) of every candidate document, in a stable order."""
-    files = []
-    for path in sorted(corpus_dir.rglob("*")):
-        if path.is_file() and path.name != CATALOG_FILE and not path.name.startswith("."):
-            files.append((path.relative_to(corpus_dir).as_posix(), path))
-    return files
 
 
 def _failure_key(fingerprint: str, settings: Settings) -> str:
@@ -182,29 +174,32 @@ def build_index(
     settings: Settings,
     embedder: Embedder,
     progress: Callable[[str], None] | None = None,
+    from_folder: bool = True,
 ) -> BuildReport:
-    """Index the corpus into a new build; unchanged files reuse their vectors."""
+    """Index the corpus into a new build; unchanged files reuse their vectors. With a
+    database, the corpus is the database's, into which the corpus folder is imported first
+    unless `from_folder` is False (a worker builds from the database alone)."""
     with build_lock(settings):
-        return _build(settings, embedder, progress)
+        return _build(settings, embedder, progress, from_folder)
 
 
 def _build(
     settings: Settings, embedder: Embedder, progress: Callable[[str], None] | None,
+    from_folder: bool = True,
 ) -> BuildReport:
     """build_index under the build lock."""
     report = BuildReport()
-    catalog = read_catalog(settings.corpus_dir)
-    previous = _previous(settings)
-    old = previous.documents() if previous else {}
-    plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
     stats = FileStats(None if settings.database_url else settings.index_dir)
     checkpoints = (None if settings.database_url
                    else Checkpoints(settings.index_dir, build_fingerprint(settings)))
-    for name, path in corpus_files(settings.corpus_dir):
-        _index_one(name, path, catalog.get(name), previous, old, settings, embedder, report,
-                   plan, stats, checkpoints)
-        if progress:
-            progress(name)
+    with corpus_source(settings, from_folder, stats) as files:
+        previous = _previous(settings)
+        old = previous.documents() if previous else {}
+        plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
+        for file in files:
+            _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
+            if progress:
+                progress(file.name)
     seen = {d.info.doc for d in plan} | set(report.failed)
     report.removed = sorted(set(old) - seen)
     for document in plan:
@@ -286,7 +281,9 @@ def remove_document(
     with build_lock(settings):
         path = dict(corpus_files(settings.corpus_dir)).get(doc)
         catalog = read_catalog(settings.corpus_dir)
-        if path is None and doc not in catalog and doc not in _indexed_names(settings):
+        stored = _erase_stored(settings, doc)
+        if (path is None and doc not in catalog and not stored
+                and doc not in _indexed_names(settings)):
             raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
         if path is not None:
             path.unlink()
@@ -294,6 +291,20 @@ def remove_document(
             write_entry(settings.corpus_dir, doc, None)
         log.info("removed %s from the corpus", doc)
         return _build(settings, embedder or _LazyEmbedder(settings), None)
+
+
+def _erase_stored(settings: Settings, doc: str) -> bool:
+    """Delete a document's bytes from the database's corpus; whether it held them."""
+    if not settings.database_url:
+        return False
+    from assistant.index.pgfiles import PgFiles, delete_file
+
+    files = PgFiles(settings.database_url)
+    try:
+        with files.pool.connection() as conn:
+            return delete_file(conn, doc)
+    finally:
+        files.close()
 
 
 def _indexed_names(settings: Settings) -> set[str]:
@@ -348,18 +359,17 @@ class _LazyEmbedder:
 
 
 def _index_one(
-    name: str, path: Path, entry: dict[str, Any] | None, previous: IndexStore | None,
-    old: dict[str, DocumentFacts], settings: Settings, embedder: Embedder, report: BuildReport,
-    plan: list[StoredDocument | DocumentFacts], stats: FileStats,
-    checkpoints: Checkpoints | None,
+    file: SourceFile, previous: IndexStore | None, old: dict[str, DocumentFacts],
+    settings: Settings, embedder: Embedder, report: BuildReport,
+    plan: list[StoredDocument | DocumentFacts], checkpoints: Checkpoints | None,
 ) -> None:
-    """Reuse, embed or report one corpus file (hashed only when its size, time or catalog
-    entry changed since the last build)."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        report.failed[name] = (f"unsupported file type {path.suffix or '(none)'}; "
+    """Reuse, embed or report one corpus file."""
+    name, entry, fingerprint = file.name, file.entry, file.fingerprint
+    suffix = PurePosixPath(name).suffix
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        report.failed[name] = (f"unsupported file type {suffix or '(none)'}; "
                                f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
         return
-    fingerprint = stats.fingerprint(name, path, entry)
     if name in old and old[name].fingerprint == fingerprint:
         plan.append(old[name])
         report.unchanged.append(name)
@@ -381,7 +391,7 @@ def _index_one(
         report.indexed.append(name)
         return
     try:
-        document = _embed_document(path, name, entry, fingerprint, settings, embedder)
+        document = _embed_document(file.fetch(), name, entry, fingerprint, settings, embedder)
     except AssistantError as exc:
         # a parser's message may quote the file
         reason = mask_text(str(exc)) if settings.mask_personal_numbers else str(exc)

@@ -1,5 +1,6 @@
 """The feedback file of an index folder (outside the segments): what people said about
-answers, personal numbers masked, never who said it."""
+answers, personal numbers masked, never who said it. With a database, the same entries live
+in it (`assistant.index.pgfeedback`), shared by every server; `open_feedback` picks one."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from assistant.config import Settings
 from assistant.lang.personal import mask_text
 
 FEEDBACK_FILE = "feedback.sqlite"
@@ -25,7 +27,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
 """
-_COLUMNS = ("id", "created", "verdict", "question", "answer", "comment", "language",
+COLUMNS = ("id", "created", "verdict", "question", "answer", "comment", "language",
             "passage_id", "passage_doc", "passage_text", "passage_language")
 
 
@@ -55,6 +57,35 @@ def _masked(text: str | None) -> str | None:
     return mask_text(text) if text else text
 
 
+def masked_row(feedback: Feedback, now: datetime) -> tuple[Any, ...]:
+    """The values of an entry as stored (after `id`), personal numbers masked."""
+    p = feedback.passage
+    return (now.isoformat(timespec="seconds"), feedback.verdict,
+            mask_text(feedback.question), mask_text(feedback.answer),
+            _masked(feedback.comment), feedback.language,
+            p.id if p else None, p.doc if p else None, _masked(p.text) if p else None,
+            p.language if p else None)
+
+
+class FeedbackLog(Protocol):
+    """Where feedback is kept: an index folder's file or the database."""
+
+    def add(self, feedback: Feedback, now: datetime | None = None) -> int:
+        """Store one entry (personal numbers masked) and drop entries past the retention."""
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every stored entry, oldest first."""
+
+
+def open_feedback(settings: Settings) -> FeedbackLog:
+    """The feedback store the settings name: the database's, or the index folder's file."""
+    if settings.database_url:
+        from assistant.index.pgfeedback import PgFeedbackStore
+
+        return PgFeedbackStore(settings.database_url, settings.feedback_retention_days)
+    return FeedbackStore(settings.index_dir, settings.feedback_retention_days)
+
+
 class FeedbackStore:
     """The feedback file of an index folder."""
 
@@ -78,16 +109,11 @@ class FeedbackStore:
     def add(self, feedback: Feedback, now: datetime | None = None) -> int:
         """Store one entry (personal numbers masked) and drop entries past the retention."""
         now = now or datetime.now(UTC)
-        p = feedback.passage
-        row = (now.isoformat(timespec="seconds"), feedback.verdict,
-               mask_text(feedback.question), mask_text(feedback.answer),
-               _masked(feedback.comment), feedback.language,
-               p.id if p else None, p.doc if p else None, _masked(p.text) if p else None,
-               p.language if p else None)
+        row = masked_row(feedback, now)
         with self._lock, self._connect() as db:
             cursor = db.execute(
-                f"INSERT INTO feedback ({', '.join(_COLUMNS[1:])}) VALUES "
-                f"({', '.join('?' * (len(_COLUMNS) - 1))})", row)
+                f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES "
+                f"({', '.join('?' * (len(COLUMNS) - 1))})", row)
             if self.retention_days:
                 cutoff = now - timedelta(days=self.retention_days)
                 db.execute("DELETE FROM feedback WHERE created < ?",
@@ -99,7 +125,7 @@ class FeedbackStore:
         if not self.path.exists():
             return []
         with self._lock, self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id")
-            return [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
+            return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,19 @@ FILE = "file-stats.json"
 _RACY_NS = 2_000_000_000  # files this close to the record's writing are hashed again
 
 
-def fingerprint(path: Path, entry: dict[str, Any] | None) -> str:
-    """sha256 of a file's bytes and its catalog entry."""
+def content_fingerprint(blocks: Iterable[bytes], entry: dict[str, Any] | None) -> str:
+    """What decides whether a file is indexed again: sha256 of its bytes and catalog entry."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    for block in blocks:
+        digest.update(block)
     digest.update(json.dumps(entry, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def fingerprint(path: Path, entry: dict[str, Any] | None) -> str:
+    """`content_fingerprint` of a file, read in blocks."""
+    with path.open("rb") as fh:
+        return content_fingerprint(iter(lambda: fh.read(1 << 20), b""), entry)
 
 
 class FileStats:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from assistant.index.pgfiles import UPLOAD, delete_file, put_file
 from assistant.index.pgschema import Pool, migrate
 
 KEEP_DONE_DAYS = 7  # finished jobs are deleted this long after they finished
@@ -53,6 +55,22 @@ class JobQueue:
         with self.pool.connection() as conn:
             (job,) = conn.execute("INSERT INTO jobs (doc, action) VALUES (%s, %s) RETURNING id",
                                   (doc, action)).fetchone()
+        return int(job)
+
+    def upload(self, doc: str, data: bytes, entry: dict[str, Any]) -> int:
+        """Store an upload's bytes and queue it, in one transaction; the job's id."""
+        with self.pool.connection() as conn, conn.transaction():
+            put_file(conn, doc, data, entry, UPLOAD)
+            (job,) = conn.execute("INSERT INTO jobs (doc, action) VALUES (%s, 'index') "
+                                  "RETURNING id", (doc,)).fetchone()
+        return int(job)
+
+    def discard(self, doc: str) -> int:
+        """Erase a document's stored bytes and queue its removal, in one transaction."""
+        with self.pool.connection() as conn, conn.transaction():
+            delete_file(conn, doc)
+            (job,) = conn.execute("INSERT INTO jobs (doc, action) VALUES (%s, 'remove') "
+                                  "RETURNING id", (doc,)).fetchone()
         return int(job)
 
     def claim(self, worker: str, lease_s: int, limit: int = 100,

@@ -11,6 +11,8 @@ Tables::
                     vector (HNSW over its halfvec, inner product)
     sentences       one vector per sentence (HNSW likewise)
     jobs            queued uploads and removals for `assistant worker`
+    files           the corpus: each document's bytes and catalog entry (see pgfiles)
+    feedback        what people said about answers, shared by every server (see pgfeedback)
 """
 
 from __future__ import annotations
@@ -66,6 +68,20 @@ MIGRATIONS: tuple[str, ...] = (
         updated timestamptz NOT NULL DEFAULT now());
     CREATE INDEX jobs_open ON jobs (state, id);
     CREATE INDEX jobs_doc ON jobs (doc, id);
+    """,
+    # 3: the corpus itself, so workers need no shared folder
+    """
+    CREATE TABLE files (
+        doc text PRIMARY KEY, data bytea NOT NULL, entry jsonb, fingerprint text NOT NULL,
+        origin text NOT NULL, added timestamptz NOT NULL DEFAULT now());
+    """,
+    # 4: feedback on answers, shared by every server
+    """
+    CREATE TABLE feedback (
+        id bigserial PRIMARY KEY, created timestamptz NOT NULL, verdict text NOT NULL,
+        question text NOT NULL, answer text NOT NULL, comment text, language text NOT NULL,
+        passage_id text, passage_doc text, passage_text text, passage_language text);
+    CREATE INDEX feedback_created ON feedback (created);
     """,
 )
 
@@ -179,6 +195,15 @@ class Pool:
             self._idle.put_nowait(conn)
         except queue.Full:
             conn.close()
+
+    def ping(self) -> str | None:
+        """None when the database answers; else why not (address masked, and the fix)."""
+        try:
+            with self.connection() as conn:
+                conn.execute("SELECT 1")
+        except DatabaseError as exc:
+            return str(exc)
+        return None
 
     def close(self) -> None:
         """Close the idle connections."""

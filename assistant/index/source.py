@@ -1,0 +1,73 @@
+"""What a build reads: the corpus files with their catalog entries and fingerprints, from the
+corpus folder or, with a database, from the database's `files` table (so a worker on any
+machine builds from the same corpus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.index.filestats import FileStats, content_fingerprint
+from assistant.ingest.catalog import CATALOG_FILE, read_catalog
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One corpus file: its corpus-relative name, catalog entry and content fingerprint;
+    `fetch` gives it as a local file (a database's is written out only when asked for)."""
+
+    name: str
+    entry: dict[str, Any] | None
+    fingerprint: str
+    fetch: Callable[[], Path]
+
+
+def fingerprint(data: bytes, entry: dict[str, Any] | None) -> str:
+    """`content_fingerprint` of a file's bytes held in memory (a database's)."""
+    return content_fingerprint([data], entry)
+
+
+def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
+    """(corpus-relative name, path) of every candidate document, in a stable order."""
+    files = []
+    for path in sorted(corpus_dir.rglob("*")):
+        if path.is_file() and path.name != CATALOG_FILE and not path.name.startswith("."):
+            files.append((path.relative_to(corpus_dir).as_posix(), path))
+    return files
+
+
+def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[SourceFile]:
+    """The files of a corpus folder with their catalog entries (fingerprints remembered by
+    `stats` while a file's size and time are unchanged)."""
+    catalog = read_catalog(corpus_dir)
+    stats = stats or FileStats(None)
+    return [SourceFile(name, catalog.get(name), stats.fingerprint(name, path, catalog.get(name)),
+                       lambda path=path: path)  # type: ignore[misc]
+            for name, path in corpus_files(corpus_dir)]
+
+
+@contextmanager
+def corpus_source(settings: Settings, from_folder: bool = True, stats: FileStats | None = None
+                  ) -> Iterator[list[SourceFile]]:
+    """The files a build indexes. Without a database: the corpus folder. With one: its
+    `files` table, after the corpus folder is imported into it when `from_folder` (what
+    `assistant index` does; a worker builds from the table alone)."""
+    if not settings.database_url:
+        yield folder_source(settings.corpus_dir, stats)
+        return
+    import tempfile
+
+    from assistant.index.pgfiles import PgFiles
+
+    files = PgFiles(settings.database_url)
+    try:
+        if from_folder:
+            files.import_folder(settings.corpus_dir)
+        with tempfile.TemporaryDirectory(prefix="assistant-files-") as scratch:
+            yield files.source(Path(scratch))
+    finally:
+        files.close()
