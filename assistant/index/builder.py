@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the way chunks are made or turned into embedding input changes:
 # a generation built with another value is not reused by an incremental build.
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 
 
 @dataclass

@@ -55,6 +55,8 @@ class _Piece:
     section: Section
     heading: bool
     lead: str | None = None
+    opens_paragraph: bool = False  # the first sentence of a body paragraph (not a list item)
+    paragraph_words: int = 0  # when it opens one: the words of the whole paragraph
 
 
 def document_text(doc: Document) -> str:
@@ -66,22 +68,35 @@ def _pieces(blocks: tuple[Block, ...]) -> list[_Piece]:
     pieces: list[_Piece] = []
     offset = 0
     lead = None  # the sentence ending in ":" that introduces the list being read
+    previous: Block | None = None  # to tell a new paragraph from one cut by a page break
     for block in blocks:
         # Headings and list items are one piece each; a heading opens its section's chunk,
         # so the passage carries its own title (some answers live in headings).
         whole = block.kind in ("heading", "item")
         spans = [(0, len(block.text))] if whole else split_sentences(block.text)
         item_lead = lead if block.kind == "item" else None
-        for a, b in spans:
+        opens = _opens_paragraph(block, previous)
+        for n, (a, b) in enumerate(spans):
             words = len(block.text[a:b].split())
             if words:
                 pieces.append(_Piece(offset + a, offset + b, words, block.page, block.section,
-                                     block.kind == "heading", item_lead))
+                                     block.kind == "heading", item_lead, n == 0 and opens,
+                                     len(block.text.split()) if n == 0 and opens else 0))
         if block.kind != "item":
             last = block.text[spans[-1][0]:spans[-1][1]] if spans else ""
             lead = " ".join(last.split()) if last.rstrip().endswith(":") else None
         offset += len(block.text) + len(BLOCK_SEPARATOR)
+        previous = block
     return pieces
+
+
+def _opens_paragraph(block: Block, previous: Block | None) -> bool:
+    """A body paragraph that starts something new, not the rest of one cut by a page break."""
+    if block.kind != "paragraph":
+        return False
+    ended = (previous is None or previous.kind != "paragraph"
+             or previous.text.rstrip().endswith((".", "!", "?", ":", ")")))
+    return ended and not block.text.lstrip()[:1].islower()
 
 
 def chunk_document(
@@ -94,9 +109,12 @@ def chunk_document(
     """Group a document's sentences into chunks that never cross a top-level section.
 
     A chunk closes when it reaches ``target_words``, before it would pass ``max_words``,
-    or at a change of section once it holds ``min_words`` (so a heading followed by a
-    short list still makes one useful passage). The next chunk repeats the last
-    ``overlap_sentences`` sentences of the previous one within the same section.
+    or, once it holds ``min_words``, at a change of section (so a heading followed by a short
+    list still makes one useful passage) or before a paragraph that would not fit whole (so a
+    paragraph that answers one thing is not cut across two chunks; short paragraphs are still
+    packed together, since in reports they often lean on each other).
+    A chunk cut inside a paragraph repeats its last ``overlap_sentences`` sentences in the
+    next one.
     """
     text = document_text(doc)
     pieces = _pieces(doc.blocks)
@@ -108,9 +126,12 @@ def chunk_document(
             section_change = piece.section != current[-1].section
             top_change = piece.section[:1] != current[0].section[:1]
             full = words >= target_words or words + piece.words > max_words
-            if full or top_change or (section_change and words >= min_words):
+            # bench/RESULTS.md "Paragraph-aligned chunks": also closing at every paragraph of
+            # 25 or 50 words was measured, and lost more on the seed sets than it gained
+            paragraph = piece.opens_paragraph and words + piece.paragraph_words > target_words
+            if full or top_change or ((section_change or paragraph) and words >= min_words):
                 groups.append(current)
-                carry = overlap_sentences and not section_change
+                carry = overlap_sentences and not (section_change or piece.opens_paragraph)
                 keep = current[-overlap_sentences:] if carry else []
                 if sum(p.words for p in keep) + piece.words > max_words:
                     keep = []

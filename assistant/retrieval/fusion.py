@@ -18,8 +18,8 @@ class FusionParams:
     set, folds by document, the seed dev bar as a constraint; bench/RESULTS.md)."""
 
     rrf_k: float = 10.0
-    weights: tuple[float, float, float] = (1.0, 1.0, 0.5)  # dense, sentence, lexical
-    depth: int = 50  # candidates taken from each leg
+    weights: tuple[float, float, float] = (1.0, 1.5, 0.25)  # dense, sentence, lexical
+    depth: int = 20  # candidates taken from each leg
     min_coverage: float = 0.5  # share of query terms a passage needs for lexical evidence
     prefix_min: int = 5  # lexical terms this long also match as prefixes (Swedish inflection)
     highlights: int = 2
@@ -28,7 +28,7 @@ class FusionParams:
     # How the dense legs merge the languages' rankings (see merge_languages): None takes each
     # language's best in turn; a number lifts each language's cosines by that share of the gap
     # between its best and the best of all.
-    language_pull: float | None = None
+    language_pull: float | None = 0.5
 
 
 def fuse(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from assistant.index.storage import IndexStore
@@ -30,6 +32,8 @@ def search_vector(
     the caller needs them too: `query_concepts(store, query, params)`)."""
     filters = filters or Filters()
     params = params or FusionParams()
+    if k > params.depth:  # each leg offers at least as many candidates as were asked for
+        params = replace(params, depth=k)
     parts = partitions(store, filters, params.balance_languages)
     if not parts:
         return []
