@@ -97,13 +97,20 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     """The settings an index's vectors depend on; reuse needs them all equal."""
     return {
         "model": settings.model,
-        "encoder": encoder_kind(settings.model, settings.encoder),  # int8 and fp32 vectors differ
+        **_encoder(settings),
         "pipeline": PIPELINE_VERSION,
         "chunk_words": settings.chunk_words,
         "chunk_max_words": settings.chunk_max_words,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "mask_personal_numbers": settings.mask_personal_numbers,
     }
+
+
+def _encoder(settings: Settings) -> dict[str, str]:
+    """The encoder, where it is not the one every earlier index was built with: int8 ONNX
+    vectors differ from sentence-transformers' (cosine about 0.995), so switching rebuilds."""
+    kind = encoder_kind(settings.model, settings.encoder)
+    return {"encoder": kind} if kind == "onnx-int8" else {}
 
 
 def _previous(settings: Settings) -> IndexStore | None:
