@@ -538,7 +538,7 @@ def main() -> int:
         engine = Engine(indexes[evalset.corpus], embedder)
         hits = engine.search(texts, k=K)
         answers = [engine.ask(q.question) for q in questions]
-        generation = engine.reader.generation.name
+        generation = engine.reader.name  # the commit point searched
         engine.close()
         engine = Engine(indexes[evalset.corpus], embedder, params=unbalanced)
         outcomes = {"assistant": Outcome(questions, parts, hits, answers),
