@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,12 @@ class OnnxEmbedder:
         self.name = name
         self.prefixes = prefixes
         self.batch_size = max(1, batch_size)
-        self._session = _session(Path(folder) / MODEL_FILE, threads)
-        self._tokenizer = _tokenizer(Path(folder) / TOKENIZER_FILE)
+        # Both loads take a second or more and release the GIL for much of it: side by side,
+        # a new process is ready sooner (bench/RESULTS.md, issue 15).
+        with ThreadPoolExecutor(1) as pool:
+            session = pool.submit(_session, Path(folder) / MODEL_FILE, threads)
+            self._tokenizer = _tokenizer(Path(folder) / TOKENIZER_FILE)
+            self._session = session.result()
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
