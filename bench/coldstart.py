@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,15 +33,19 @@ PROBE = (
 )
 
 
-def one_run(env: dict[str, str]) -> float:
-    """Seconds for one new process to answer one search."""
+def one_run(env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds for one new process to answer one search; the CPU
+    figure is what a busy shared machine does not inflate."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", SEARCH, "search", "--json", "-k", "3", QUESTION],
                           env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"search failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return seconds, cpu
 
 
 def imported(env: dict[str, str]) -> list[str]:
@@ -60,10 +65,12 @@ def main() -> None:
     env = dict(os.environ, ASSISTANT_INDEX_DIR=str(args.index), ASSISTANT_ENCODER=args.encoder,
                OMP_WAIT_POLICY="PASSIVE")
     one_run(env)  # warms the page cache: the figure is a new process, not a cold disk
-    times = [one_run(env) for _ in range(args.runs)]
+    runs = [one_run(env) for _ in range(args.runs)]
     print(json.dumps({
-        "encoder": args.encoder, "runs_s": [round(t, 2) for t in times],
-        "median_s": round(statistics.median(times), 2), "imports": imported(env),
+        "encoder": args.encoder, "wall_s": [round(w, 2) for w, _ in runs],
+        "median_wall_s": round(statistics.median(w for w, _ in runs), 2),
+        "cpu_s": [round(c, 2) for _, c in runs], "load_average": os.getloadavg()[0],
+        "imports": imported(env),
     }))
 
 
