@@ -4,7 +4,7 @@ Each encoder is loaded first (its load time reported apart), then builds the cor
 index folder; builds alternate between encoders so that load from other processes on a shared
 machine falls on both alike. Compare the ratios, not the seconds. Run from the repository root:
     PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/index_speed.py \
-        [--corpus DIR ...] [--rounds 2] [--encoders sentence-transformers onnx]
+        [--corpus DIR ...] [--rounds 2] [--encoders sentence-transformers onnx] [--interleaved N]
 """
 
 from __future__ import annotations
@@ -59,11 +59,49 @@ def build_once(corpus: Path, encoder: str, embedder: Any) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def corpus_texts(corpus: Path) -> list[str]:
+    """What a build of `corpus` embeds: each chunk's passage text and each distinct sentence."""
+    from assistant.index.builder import corpus_files, passage_text, sentence_text
+    from assistant.index.chunking import chunk_document
+    from assistant.ingest import load_document
+    from assistant.ingest.catalog import doc_info, read_catalog
+    from assistant.lang.diacritics import repair_document
+
+    catalog, texts = read_catalog(corpus), []
+    for name, path in corpus_files(corpus):
+        document = repair_document(load_document(path, name))
+        info = doc_info(document, catalog.get(name))
+        chunks = chunk_document(document)
+        texts += [passage_text(info, c) for c in chunks]
+        texts += dict.fromkeys(sentence_text(info, c, i) for c in chunks
+                               for i in range(len(c.sentences)))
+    return texts
+
+
+def interleaved(corpus: Path, embedders: dict[str, Any], every: int, block: int) -> None:
+    """Encoder seconds on the same texts, the encoders taking turns block by block, so that a
+    change in the machine's load falls on all of them alike."""
+    texts = corpus_texts(corpus)[::every]
+    seconds = dict.fromkeys(embedders, 0.0)
+    for start in range(0, len(texts), block):
+        for encoder, embedder in embedders.items():
+            began = time.perf_counter()
+            embedder.passages(texts[start:start + block])
+            seconds[encoder] += time.perf_counter() - began
+    base = seconds[next(iter(embedders))]
+    for encoder, spent in seconds.items():
+        print(json.dumps({"corpus": str(corpus), "texts": len(texts), "encoder": encoder,
+                          "encode_s": round(spent, 1), "speedup": round(base / spent, 2)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, nargs="+", default=[Path("corpus")])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--encoders", nargs="+", default=["sentence-transformers", "onnx"])
+    parser.add_argument("--interleaved", type=int, default=0, metavar="EVERY",
+                        help="instead of builds: encode every EVERY-th text of the corpus, "
+                             "the encoders taking turns every 32 texts")
     args = parser.parse_args()
     settings = load_settings()
     configure_threads(settings)
@@ -74,6 +112,10 @@ def main() -> None:
                                            settings.batch_size, encoder)
         print(json.dumps({"encoder": encoder, "load_s": round(time.perf_counter() - started, 1)}),
               flush=True)
+    if args.interleaved:
+        for corpus in args.corpus:
+            interleaved(corpus, embedders, args.interleaved, 32)
+        return
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for _ in range(args.rounds):
         for corpus in args.corpus:
