@@ -51,7 +51,7 @@ def embedder(converted: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def onnx_embedder(converted: Path):  # type: ignore[no-untyped-def]
-    """The default encoder: the converted model exported to int8 ONNX beside it, loaded once."""
+    """The default encoder: the converted model exported to fp32 ONNX beside it, loaded once."""
     from assistant.model.embed import load_embedder
 
     return load_embedder("intfloat/multilingual-e5-small", converted.parent, threads=2)

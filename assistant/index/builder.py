@@ -107,8 +107,9 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
 
 
 def _encoder(settings: Settings) -> dict[str, str]:
-    """The encoder, where it is not the one every earlier index was built with: int8 ONNX
-    vectors differ from sentence-transformers' (cosine about 0.995), so switching rebuilds."""
+    """The encoder, where its vectors differ from sentence-transformers': fp32 ONNX gives the same
+    vectors within float noise (an index stays valid across the two), int8 does not (cosine about
+    0.995), so switching to or from int8 rebuilds."""
     kind = encoder_kind(settings.model, settings.encoder)
     return {"encoder": kind} if kind == "onnx-int8" else {}
 

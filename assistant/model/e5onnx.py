@@ -1,5 +1,5 @@
-"""The default e5 model served by ONNX Runtime at int8: no torch, transformers or
-sentence-transformers in the serving process, so a new process answers within seconds."""
+"""The default e5 model served by ONNX Runtime (fp32, or int8 when asked): no torch, transformers
+or sentence-transformers in the serving process, so a new process answers within seconds."""
 
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ _BATCH_TOKENS = 32 * 128
 
 
 class OnnxEmbedder:
-    """e5 vectors from the int8 ONNX graph that e5export writes (pooling and norm are in it)."""
+    """e5 vectors from an ONNX graph that e5export writes (pooling and norm are in it)."""
 
     def __init__(
         self, folder: Path, name: str, prefixes: tuple[str, str] = ("query: ", "passage: "),
-        batch_size: int = 32, threads: int | None = None,
+        batch_size: int = 32, threads: int | None = None, int8: bool = False,
     ) -> None:
-        from assistant.model.e5export import MODEL_FILE, TOKENIZER_FILE
+        from assistant.model.e5export import INT8_FILE, MODEL_FILE, TOKENIZER_FILE
 
         self.name = name
         self.prefixes = prefixes
@@ -35,7 +35,8 @@ class OnnxEmbedder:
         # Both loads take a second or more and release the GIL for much of it: side by side,
         # a new process is ready sooner (bench/RESULTS.md, issue 15).
         with ThreadPoolExecutor(1) as pool:
-            session = pool.submit(_session, Path(folder) / MODEL_FILE, threads)
+            graph = Path(folder) / (INT8_FILE if int8 else MODEL_FILE)
+            session = pool.submit(_session, graph, threads)
             self._tokenizer = _tokenizer(Path(folder) / TOKENIZER_FILE)
             self._session = session.result()
         self.dim = int(self._session.get_outputs()[0].shape[-1])

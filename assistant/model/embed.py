@@ -144,21 +144,24 @@ class HashEmbedder:
 
 
 def encoder_kind(model: str, encoder: str = "auto") -> str:
-    """What encodes for these settings: "hash", "onnx-int8" or "sentence-transformers"."""
+    """What encodes for these settings: "hash", "onnx" (fp32), "onnx-int8" (opt-in: faster but
+    worse, bench/RESULTS.md) or "sentence-transformers"."""
     if model == "hash":
         return "hash"
-    if encoder == "onnx" and model != DEFAULT_MODEL:
+    if encoder in ("onnx", "onnx-int8") and model != DEFAULT_MODEL:
         raise ConfigError(f"the ONNX encoder is built for {DEFAULT_MODEL} only; set "
                           f"ASSISTANT_ENCODER=sentence-transformers (or auto) for {model}")
-    if encoder in ("auto", "onnx") and model == DEFAULT_MODEL:
+    if encoder == "onnx-int8":
         return "onnx-int8"
+    if encoder in ("auto", "onnx") and model == DEFAULT_MODEL:
+        return "onnx"
     return "sentence-transformers"
 
 
 def onnx_dir(model_dir: Path) -> Path:
-    """Where the int8 ONNX export of the default model lives: beside its converted folder."""
+    """Where the ONNX export of the default model lives: beside its converted folder."""
     converted = _converted_dir(Path(model_dir), DEFAULT_MODEL)
-    return converted.with_name(converted.name + "-onnx-int8")
+    return converted.with_name(converted.name + "-onnx")
 
 
 def load_embedder(
@@ -170,11 +173,13 @@ def load_embedder(
     kind = encoder_kind(model, encoder)
     if kind == "hash":
         return HashEmbedder()
-    if kind == "onnx-int8":
+    if kind in ("onnx", "onnx-int8"):
         from assistant.model.e5export import ensure_onnx
         from assistant.model.e5onnx import OnnxEmbedder
 
         # Exported once, at set-up (`make model`) or on the first run; later runs only check it.
-        folder = ensure_onnx(onnx_dir(model_dir), _converted_dir(Path(model_dir), model))
-        return OnnxEmbedder(folder, model, E5_PREFIXES, batch_size=batch_size, threads=threads)
+        int8 = kind == "onnx-int8"
+        folder = ensure_onnx(onnx_dir(model_dir), _converted_dir(Path(model_dir), model), int8)
+        return OnnxEmbedder(folder, model, E5_PREFIXES, batch_size=batch_size, threads=threads,
+                            int8=int8)
     return SentenceTransformerEmbedder(model, model_dir, batch_size=batch_size, threads=threads)
