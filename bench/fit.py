@@ -69,7 +69,8 @@ def materials() -> dict[str, list[Material]]:
     from assistant.model.embed import load_embedder
 
     embedder = devsets.CachedQueries(load_embedder(settings.model, settings.model_dir,
-                                                   settings.threads, settings.batch_size))
+                                                   settings.threads, settings.batch_size,
+                                                   settings.encoder))
     dirs = devsets.corpus_dirs(devsets.EVAL)
     files = {n: p for s in devsets.eval_sets(devsets.EVAL) for n, p in s.parts}
     seeds = {"seed": (), "ref": ("seed",), "ret": ("ref",), "seed+ret": ("ret", "ref")}

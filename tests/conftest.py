@@ -49,6 +49,14 @@ def embedder(converted: Path):  # type: ignore[no-untyped-def]
     return SentenceTransformerEmbedder(model_dir=converted.parent)
 
 
+@pytest.fixture(scope="session")
+def onnx_embedder(converted: Path):  # type: ignore[no-untyped-def]
+    """The default encoder: the converted model exported to fp32 ONNX beside it, loaded once."""
+    from assistant.model.embed import load_embedder
+
+    return load_embedder("intfloat/multilingual-e5-small", converted.parent, threads=2)
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     """A three-document corpus in three formats."""

@@ -139,7 +139,8 @@ def test_unloadable_model_raises_model_error(tmp_path: Path) -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, assistant.model.embed, assistant.model.e5convert; "
+        "import sys, assistant.model.embed, assistant.model.e5convert, assistant.model.e5export, "
+        "assistant.model.e5onnx; "
         "print(sorted({'torch', 'faiss', 'sentence_transformers', 'transformers', 'tokenizers'}"
         " & set(sys.modules)))"
     )

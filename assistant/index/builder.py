@@ -28,7 +28,7 @@ from assistant.ingest.catalog import doc_info, read_catalog, write_entry
 from assistant.ingest.sandbox import load_isolated
 from assistant.lang.diacritics import repair_document
 from assistant.lang.personal import mask_document, mask_text
-from assistant.model.embed import Embedder, load_embedder
+from assistant.model.embed import Embedder, encoder_kind, load_embedder
 from assistant.types import Chunk, DocInfo, Document
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,21 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     """The settings an index's vectors depend on; reuse needs them all equal."""
     return {
         "model": settings.model,
+        **_encoder(settings),
         "pipeline": PIPELINE_VERSION,
         "chunk_words": settings.chunk_words,
         "chunk_max_words": settings.chunk_max_words,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "mask_personal_numbers": settings.mask_personal_numbers,
     }
+
+
+def _encoder(settings: Settings) -> dict[str, str]:
+    """The encoder, where its vectors differ from sentence-transformers': fp32 ONNX gives the same
+    vectors within float noise (an index stays valid across the two), int8 does not (cosine about
+    0.995), so switching to or from int8 rebuilds."""
+    kind = encoder_kind(settings.model, settings.encoder)
+    return {"encoder": kind} if kind == "onnx-int8" else {}
 
 
 def _previous(settings: Settings) -> IndexStore | None:
@@ -340,7 +349,7 @@ class _LazyEmbedder:
     def model(self) -> Embedder:
         if self._model is None:
             s = self.settings
-            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size)
+            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size, s.encoder)
         return self._model
 
     @property

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from assistant.errors import IngestError, UnsupportedFormatError
-from assistant.ingest import html, markdown, pdf, text
 from assistant.types import Document
 
 __all__ = ["LOADERS", "SUPPORTED_SUFFIXES", "load_document"]
 
 Loader = Callable[[bytes, str], Document]
 
+
+def _lazy(module: str) -> Loader:
+    """A loader that imports its module on first use: pypdf and bs4 take about a second to
+    import, which a process that only searches (the CLI, a new server) should not pay."""
+
+    def parse(data: bytes, doc: str) -> Document:
+        loader: Loader = importlib.import_module(f"assistant.ingest.{module}").parse
+        return loader(data, doc)
+
+    return parse
+
+
 LOADERS: dict[str, Loader] = {
-    ".htm": html.parse,
-    ".html": html.parse,
-    ".markdown": markdown.parse,
-    ".md": markdown.parse,
-    ".pdf": pdf.parse,
-    ".txt": text.parse,
+    ".htm": _lazy("html"),
+    ".html": _lazy("html"),
+    ".markdown": _lazy("markdown"),
+    ".md": _lazy("markdown"),
+    ".pdf": _lazy("pdf"),
+    ".txt": _lazy("text"),
 }
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(LOADERS))
 

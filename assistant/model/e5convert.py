@@ -20,7 +20,10 @@ from assistant.model.e5bundle import (
 )
 from assistant.model.e5tokenizer import build_tokenizer
 
-__all__ = ["FORMAT", "MARKER", "REQUIRED", "convert", "ensure_model", "is_complete"]
+__all__ = [
+    "FORMAT", "MARKER", "REQUIRED", "convert", "ensure_model", "is_complete", "make_readable",
+    "replace_folder",
+]
 
 FORMAT = 1  # bump when the converted layout changes: ensure_model then converts again
 MARKER = "e5convert.json"  # written last; its presence means the folder is complete
@@ -140,20 +143,20 @@ def convert(target: Path, source: Path | None = None, *, dtype: str = "float16")
             path = work / rel
             path.parent.mkdir(exist_ok=True)
             path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        _make_readable(work)
-        _replace(work, target)
+        make_readable(work)
+        replace_folder(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
 
 
-def _make_readable(folder: Path) -> None:
+def make_readable(folder: Path) -> None:
     """Give the folder the usual 0755/0644 modes (mkdtemp and safetensors make them private)."""
     for path in [folder, *folder.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def _replace(work: Path, target: Path) -> None:
+def replace_folder(work: Path, target: Path) -> None:
     """Move a finished folder into place, deleting whatever was there before."""
     if target.exists():  # an older or partial conversion: set aside first, so target is never mixed
         stale = Path(tempfile.mkdtemp(prefix=f".{target.name}.stale.", dir=target.parent))

@@ -12,11 +12,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.config import DEFAULT_MODEL
-from assistant.errors import ModelError
+from assistant.errors import ConfigError, ModelError
 from assistant.lang.fold import tokens
 
 __all__ = [
-    "DEFAULT_MODEL", "Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "load_embedder",
+    "DEFAULT_MODEL", "Embedder", "HashEmbedder", "SentenceTransformerEmbedder", "encoder_kind",
+    "load_embedder", "onnx_dir",
 ]
 
 E5_PREFIXES = ("query: ", "passage: ")
@@ -142,10 +143,43 @@ class HashEmbedder:
         return _normalise_rows(vectors)
 
 
-def load_embedder(
-    model: str, model_dir: Path, threads: int | None = None, batch_size: int = 32
-) -> Embedder:
-    """The embedder a setting names: "hash" is the test fake, else a sentence-transformers model."""
+def encoder_kind(model: str, encoder: str = "auto") -> str:
+    """What encodes for these settings: "hash", "onnx" (fp32), "onnx-int8" (opt-in: faster but
+    worse, bench/RESULTS.md) or "sentence-transformers"."""
     if model == "hash":
+        return "hash"
+    if encoder in ("onnx", "onnx-int8") and model != DEFAULT_MODEL:
+        raise ConfigError(f"the ONNX encoder is built for {DEFAULT_MODEL} only; set "
+                          f"ASSISTANT_ENCODER=sentence-transformers (or auto) for {model}")
+    if encoder == "onnx-int8":
+        return "onnx-int8"
+    if encoder in ("auto", "onnx") and model == DEFAULT_MODEL:
+        return "onnx"
+    return "sentence-transformers"
+
+
+def onnx_dir(model_dir: Path) -> Path:
+    """Where the ONNX export of the default model lives: beside its converted folder."""
+    converted = _converted_dir(Path(model_dir), DEFAULT_MODEL)
+    return converted.with_name(converted.name + "-onnx")
+
+
+def load_embedder(
+    model: str, model_dir: Path, threads: int | None = None, batch_size: int = 32,
+    encoder: str = "auto",
+) -> Embedder:
+    """The embedder the settings name: "hash" is the test fake; the default model runs on ONNX
+    Runtime unless sentence-transformers is asked for; any other model on sentence-transformers."""
+    kind = encoder_kind(model, encoder)
+    if kind == "hash":
         return HashEmbedder()
+    if kind in ("onnx", "onnx-int8"):
+        from assistant.model.e5export import ensure_onnx
+        from assistant.model.e5onnx import OnnxEmbedder
+
+        # Exported once, at set-up (`make model`) or on the first run; later runs only check it.
+        int8 = kind == "onnx-int8"
+        folder = ensure_onnx(onnx_dir(model_dir), _converted_dir(Path(model_dir), model), int8)
+        return OnnxEmbedder(folder, model, E5_PREFIXES, batch_size=batch_size, threads=threads,
+                            int8=int8)
     return SentenceTransformerEmbedder(model, model_dir, batch_size=batch_size, threads=threads)
