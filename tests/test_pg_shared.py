@@ -98,3 +98,28 @@ def test_health_is_not_ready_while_the_database_is_down(settings: Settings,
         finally:
             _database_accepts(url, name, True)
         assert client.get("/api/health").json()["ready"] is True  # back without a restart
+
+
+def test_a_database_indexed_before_it_kept_its_corpus_waits_for_the_import(
+        settings: Settings) -> None:
+    from assistant.errors import DatabaseError
+    from assistant.index.pgfiles import PgFiles
+
+    first = build_index(settings, HashEmbedder())
+    built = set(first.indexed) | set(first.unchanged)
+    assert built
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        # as a database at schema 2 had it: documents indexed, no files table rows
+        conn.execute("DELETE FROM files")
+        conn.execute("DELETE FROM schema_version WHERE version >= 5")
+    PgFiles(settings.database_url).close()  # any process's first connection migrates
+    with pytest.raises(DatabaseError, match="run `assistant index` once"):
+        build_index(settings, HashEmbedder(), from_folder=False)  # what a worker does
+    engine = Engine(settings, HashEmbedder())
+    try:
+        assert set(engine.reader.docs) == built  # nothing was removed
+    finally:
+        engine.close()
+    assert set(build_index(settings, HashEmbedder()).unchanged) == built  # the import
+    report = build_index(settings, HashEmbedder(), from_folder=False)
+    assert set(report.unchanged) == built and not report.removed

@@ -11,7 +11,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from assistant.errors import DocumentNotFoundError
+from assistant.errors import DatabaseError, DocumentNotFoundError
 from assistant.index.pgschema import Pool, migrate
 from assistant.index.source import SourceFile, corpus_files, fingerprint
 from assistant.ingest.catalog import read_catalog
@@ -65,6 +65,7 @@ class PgFiles:
                     put_file(conn, name, data, catalog.get(name), FOLDER)
             conn.execute("DELETE FROM files WHERE origin = %s AND doc = ANY(%s)",
                          (FOLDER, sorted(stored)))
+            conn.execute("DELETE FROM meta WHERE key = 'corpus_import'")
 
     def entries(self) -> dict[str, dict[str, Any] | None]:
         """The catalog entry of every stored document."""
@@ -89,6 +90,11 @@ class PgFiles:
     def source(self, root: Path) -> list[SourceFile]:
         """Every stored document, by name, written under `root` only when fetched."""
         with self.pool.connection() as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'corpus_import'").fetchone():
+                raise DatabaseError(
+                    "this database was indexed before it kept its corpus (schema 2 or older): "
+                    "run `assistant index` once with the corpus folder, which imports it, "
+                    "before a worker builds from the database")
             rows = conn.execute("SELECT doc, entry, fingerprint FROM files").fetchall()
         # in Python's order, as the folder's walk: the same rows in the same order
         return [SourceFile(doc, entry, print_, lambda doc=doc: self.fetch(doc, root))

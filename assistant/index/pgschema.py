@@ -83,6 +83,13 @@ MIGRATIONS: tuple[str, ...] = (
         passage_id text, passage_doc text, passage_text text, passage_language text);
     CREATE INDEX feedback_created ON feedback (created);
     """,
+    # 5: a database indexed before it held its corpus (version 2 or older) is marked until
+    # `assistant index` imports the corpus folder: a worker building from the empty files
+    # table would otherwise remove every document
+    """
+    INSERT INTO meta SELECT 'corpus_import', '"pending"'
+        WHERE EXISTS (SELECT 1 FROM documents) AND NOT EXISTS (SELECT 1 FROM files);
+    """,
 )
 
 
