@@ -147,6 +147,7 @@ class CachedQueries:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.cache_key = inner.name  # which vectors: the model, and its encoder where it differs
         self._vectors: dict[str, np.ndarray] = {}
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -268,7 +269,7 @@ def passage_vectors(passages: list[Passage], embedder: Any) -> np.ndarray:
     parts = []
     for doc in dict.fromkeys(p.doc for p in passages):
         texts = [p.text for p in passages if p.doc == doc]
-        key = hashlib.sha256("\n\0".join([embedder.name, doc, *texts]).encode("utf-8"))
+        key = hashlib.sha256("\n\0".join([embedder.cache_key, doc, *texts]).encode("utf-8"))
         path = CACHE / "plain" / f"{key.hexdigest()[:24]}.npy"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -545,7 +546,9 @@ def main() -> int:
 
     embedder = CachedQueries(load_embedder(settings.model, settings.model_dir, settings.threads,
                                            settings.batch_size, settings.encoder))
-    embedder.name = cache_name(settings)  # keys the plain-dense vector cache
+    # keys the plain-dense vector cache; `name` stays the model's (the refusal model is fitted
+    # for one model's cosines, and holds them at their mean for any other name)
+    embedder.cache_key = cache_name(settings)
     sets = [s for s in eval_sets(args.eval_dir) if args.sets is None or s.name in args.sets]
     dirs = corpus_dirs(args.eval_dir)
     order = ("seed", "ref", "seed+ret", "ret")  # each index starts from the one before it

@@ -29,7 +29,7 @@ import numpy as np
 from assistant.config import Settings, load_settings
 from assistant.engine import Engine, configure_threads
 from assistant.evaluate import Question, first_match, read_questions, summary
-from assistant.index.builder import sentence_text  # the real one, called by its stand-in below
+from assistant.index.embedding import sentence_text  # the real one, called by its stand-in below
 from assistant.retrieval.fusion import FusionParams
 from assistant.retrieval.search import dense_query, search_vector
 from assistant.types import Chunk, DocInfo
@@ -107,11 +107,11 @@ def _without_leads(info: DocInfo, chunk: Chunk, index: int) -> str:
 
 # Index-time steps switched off one at a time: (row label, what to replace, by what).
 ABLATIONS: list[tuple[str, str, Callable[..., Any]]] = [
-    ("no OCR repair", "assistant.index.builder.repair_document", lambda document: document),
-    ("no abbreviation expansion", "assistant.index.builder.definitions", lambda text: {}),
-    ("no list lead-ins in sentence vectors", "assistant.index.builder.sentence_text",
+    ("no OCR repair", "assistant.index.embedding.repair_document", lambda document: document),
+    ("no abbreviation expansion", "assistant.index.embedding.definitions", lambda text: {}),
+    ("no list lead-ins in sentence vectors", "assistant.index.embedding.sentence_text",
      _without_leads),
-    ("full title (with subtitle) in sentence vectors", "assistant.index.builder.main_title",
+    ("full title (with subtitle) in sentence vectors", "assistant.index.embedding.main_title",
      lambda title: title),
 ]
 

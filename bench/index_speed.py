@@ -63,8 +63,9 @@ def build_once(corpus: Path, encoder: str, embedder: Any) -> dict[str, Any]:
 
 def corpus_texts(corpus: Path) -> list[str]:
     """What a build of `corpus` embeds: each chunk's passage text and each distinct sentence."""
-    from assistant.index.builder import corpus_files, passage_text, sentence_text
     from assistant.index.chunking import chunk_document
+    from assistant.index.embedding import passage_text, sentence_text
+    from assistant.index.source import corpus_files
     from assistant.ingest import load_document
     from assistant.ingest.catalog import doc_info, read_catalog
     from assistant.lang.diacritics import repair_document

@@ -25,6 +25,7 @@ import pytest
 from assistant.config import Settings, load_settings
 from assistant.errors import IndexMissingError
 from assistant.index import builder as indexer
+from assistant.index import embedding
 from assistant.index.commits import commit_points, open_commit, read_commit, segment_folders
 from assistant.index.store import SegmentStore
 from assistant.ingest import load_document
@@ -96,7 +97,7 @@ class References:
         self.cache: dict[int, Snapshot] = {}
         # the reference parses in process: the child-process parser gives the same documents
         # (tests/test_hostile.py) and this keeps thirty reference builds fast
-        monkeypatch.setattr(indexer, "load_isolated",
+        monkeypatch.setattr(embedding, "load_isolated",
                             lambda path, name, timeout_s, memory_mb: load_document(path, name))
 
     def of(self, step: int, files: dict[str, str]) -> Snapshot:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from assistant.errors import ModelError
-from assistant.index.builder import corpus_files, passage_text
 from assistant.index.chunking import chunk_document
+from assistant.index.embedding import passage_text
+from assistant.index.source import corpus_files
 from assistant.ingest import load_document
 from assistant.ingest.catalog import doc_info, read_catalog
 from assistant.model import e5convert

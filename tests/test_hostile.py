@@ -324,7 +324,7 @@ def test_pdf_with_an_unknown_filter_is_a_page_problem() -> None:
 
 def test_an_unchanged_failed_file_is_not_parsed_again(hash_settings: Settings,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.index.builder as indexer
+    import assistant.index.embedding as indexer
 
     parsed: list[str] = []
     real = indexer.load_isolated

@@ -15,13 +15,14 @@ from assistant.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from assistant.index.builder import build_index, main_title, remove_document, sentence_text
+from assistant.index.builder import build_index, remove_document
 from assistant.index.commits import (
     commit_points,
     open_commit,
     read_commit,
     segment_folders,
 )
+from assistant.index.embedding import main_title, sentence_text
 from assistant.index.segment import FILES, STORE
 from assistant.model.embed import HashEmbedder
 from assistant.types import Chunk, DocInfo, Sentence
