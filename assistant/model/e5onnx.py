@@ -3,7 +3,6 @@ or sentence-transformers in the serving process, so a new process answers within
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ModelError
+from assistant.model.embed import model_inputs, normalise_rows
 
 __all__ = ["OnnxEmbedder"]
 
@@ -54,14 +54,11 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        # NFC first: decomposed å/ä/ö (common in PDF text) would otherwise tokenise badly.
-        encodings = self._tokenizer.encode_batch(
-            [prefix + unicodedata.normalize("NFC", t) for t in texts])
+        encodings = self._tokenizer.encode_batch(model_inputs(texts, prefix))
         ids = [e.ids for e in encodings]
         for batch in _batches([len(i) for i in ids], self.batch_size):
             out[batch] = self._run([ids[i] for i in batch])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return normalise_rows(out)
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
         """One padded batch through the graph."""

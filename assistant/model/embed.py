@@ -38,7 +38,13 @@ class Embedder(Protocol):
         ...
 
 
-def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+def model_inputs(texts: Sequence[str], prefix: str) -> list[str]:
+    """Texts as an encoder gets them: NFC first (decomposed å/ä/ö, common in PDF text, would
+    otherwise tokenise badly), then the model's prefix."""
+    return [prefix + unicodedata.normalize("NFC", t) for t in texts]
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length, as contiguous float32 (zero rows stay zero)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -88,13 +94,12 @@ class SentenceTransformerEmbedder:
         """Encode NFC-normalised, prefixed texts in batches."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # NFC first: decomposed å/ä/ö (common in PDF text) would otherwise tokenise badly.
-        inputs = [prefix + unicodedata.normalize("NFC", t) for t in texts]
+        inputs = model_inputs(texts, prefix)
         vectors = self._model.encode(
             inputs, batch_size=self.batch_size, convert_to_numpy=True,
             normalize_embeddings=True, show_progress_bar=False,
         )
-        return _normalise_rows(vectors)
+        return normalise_rows(vectors)
 
 
 def _converted_dir(model_dir: Path, model: str) -> Path:
@@ -140,7 +145,7 @@ class HashEmbedder:
         for row, text in enumerate(texts):
             for word in tokens(text) or [""]:
                 vectors[row, zlib.crc32(word.encode("utf-8")) % self.dim] += 1.0
-        return _normalise_rows(vectors)
+        return normalise_rows(vectors)
 
 
 def encoder_kind(model: str, encoder: str = "auto") -> str:

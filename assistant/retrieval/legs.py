@@ -69,8 +69,7 @@ def _partitions(docs: Mapping[str, DocInfo], filters: Filters, by_language: bool
             and (filters.region is None or (info.region or "").lower() == filters.region.lower())
         ):
             groups.setdefault(info.language if by_language else "", []).append(doc)
-    return [Partition(tuple(docs), len(docs) == len(docs_all))
-            for docs_all in [docs] for docs in groups.values()]
+    return [Partition(tuple(names), len(names) == len(docs)) for names in groups.values()]
 
 
 def dense_chunks(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
