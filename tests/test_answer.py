@@ -31,6 +31,11 @@ def test_question_language(question: str, language: str) -> None:
     ("Which authority decides on distribution?", "who"),
     ("When does the agreement expire?", "when"),
     ("När löper överenskommelsen ut?", "when"),
+    # a plural time noun asks when, not for a list
+    ("Vilka år omfattar planen?", "when"),
+    ("Under vilken period pågår projektet?", "when"),
+    ("Which years does the plan cover?", "when"),
+    ("Vilka kommuner deltar?", "list"),
     ("How many parties signed the agreement?", "count"),
     ("Hur ofta möts nätverket?", "count"),
     ("What are the priority areas of the strategy?", "list"),
