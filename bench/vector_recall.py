@@ -123,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ef-construction", type=int)
     parser.add_argument("--ef-search", type=int)
     parser.add_argument("--m", type=int)
+    parser.add_argument("--ef-factor", type=int, help="beam per result asked for (EF_FACTOR)")
     args = parser.parse_args(argv)
     from assistant.index import vectors
 
     for name, value in (("EF_CONSTRUCTION", args.ef_construction), ("EF_SEARCH", args.ef_search),
-                        ("HNSW_M", args.m)):
+                        ("HNSW_M", args.m), ("EF_FACTOR", args.ef_factor)):
         if value is not None:
             setattr(vectors, name, value)
     record = measure(args)
