@@ -128,6 +128,20 @@ def test_model_mismatch_names_the_command(hash_settings: Settings) -> None:
         Engine(other, HashEmbedder()).search(["x"])
 
 
+def test_int8_index_is_not_served_by_the_fp32_encoder(
+    hash_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # int8 vectors differ from fp32 ones (cosine about 0.995): a build records int8, and a
+    # server whose settings load another encoder refuses the index instead of mixing them
+    import assistant.index.builder as builder
+
+    monkeypatch.setattr(builder, "encoder_mark", lambda settings: {"encoder": "onnx-int8"})
+    build_index(hash_settings, HashEmbedder())
+    monkeypatch.undo()
+    with pytest.raises(IndexMismatchError, match="ASSISTANT_ENCODER=onnx-int8"):
+        Engine(hash_settings, HashEmbedder()).search(["x"])
+
+
 def test_commit_point_describes_the_build(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
     path, body = open_commit(hash_settings.index_dir)

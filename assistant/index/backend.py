@@ -9,21 +9,42 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
+from assistant.errors import IndexMismatchError
 from assistant.index.storage import IndexStore, IndexWriter
+from assistant.model.embed import encoder_kind
 
 if TYPE_CHECKING:
     from assistant.index.pgschema import Pool
 
 
 def open_index(settings: Settings, model: str | None = None) -> IndexStore:
-    """The serving index; when `model` is given, it must be the one it was built with."""
+    """The serving index; when `model` is given, it must be the one it was built with, and by
+    an encoder that gives the same vectors (see `encoder_mark`)."""
     if settings.database_url:
         from assistant.index.pgstore import open_pg_store
 
-        return open_pg_store(settings.database_url, model)
-    from assistant.index.store import open_store
+        store: IndexStore = open_pg_store(settings.database_url, model)
+    else:
+        from assistant.index.store import open_store
 
-    return open_store(settings.index_dir, model)
+        store = open_store(settings.index_dir, model)
+    if model is not None:
+        built, wanted = store.build.get("encoder"), encoder_mark(settings).get("encoder")
+        if built != wanted:
+            store.close()
+            raise IndexMismatchError(
+                f"the index was built with the {built or 'fp32'} encoder but the settings ask "
+                f"for the {wanted or 'fp32'} one, whose vectors differ; run `assistant index` "
+                f"to rebuild it, or set ASSISTANT_ENCODER={built or 'auto'}")
+    return store
+
+
+def encoder_mark(settings: Settings) -> dict[str, str]:
+    """What a build records of its encoder, where its vectors differ from sentence-transformers':
+    fp32 ONNX gives the same vectors within float noise (an index stays valid across the two),
+    int8 does not (cosine about 0.995), so switching to or from int8 rebuilds."""
+    kind = encoder_kind(settings.model, settings.encoder)
+    return {"encoder": kind} if kind == "onnx-int8" else {}
 
 
 @contextmanager

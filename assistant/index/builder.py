@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, DocumentNotFoundError
-from assistant.index.backend import build_lock, new_writer, open_index, prune
+from assistant.index.backend import build_lock, encoder_mark, new_writer, open_index, prune
 from assistant.index.commits import commit_points, read_commit
 from assistant.index.embedding import embed_document
 from assistant.index.filestats import FileStats
@@ -24,7 +24,7 @@ from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import read_catalog, write_entry
 from assistant.lang.personal import mask_text
-from assistant.model.embed import Embedder, encoder_kind, load_embedder
+from assistant.model.embed import Embedder, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +61,13 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
     """The settings an index's vectors depend on; reuse needs them all equal."""
     return {
         "model": settings.model,
-        **_encoder(settings),
+        **encoder_mark(settings),
         "pipeline": PIPELINE_VERSION,
         "chunk_words": settings.chunk_words,
         "chunk_max_words": settings.chunk_max_words,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "mask_personal_numbers": settings.mask_personal_numbers,
     }
-
-
-def _encoder(settings: Settings) -> dict[str, str]:
-    """The encoder, where its vectors differ from sentence-transformers': fp32 ONNX gives the same
-    vectors within float noise (an index stays valid across the two), int8 does not (cosine about
-    0.995), so switching to or from int8 rebuilds."""
-    kind = encoder_kind(settings.model, settings.encoder)
-    return {"encoder": kind} if kind == "onnx-int8" else {}
 
 
 def _previous(settings: Settings) -> IndexStore | None:
