@@ -48,7 +48,7 @@ STANDIN = CACHE / "models" / "e5-small-1layer"
 import scale_corpus  # noqa: E402
 import scale_fit  # noqa: E402
 from bench_core import percentile  # noqa: E402
-from scale_model import ensure_standin  # noqa: E402
+from scale_model import ensure_standin, ensure_standin_onnx  # noqa: E402
 
 from assistant.config import DEFAULT_MODEL, Settings, load_settings  # noqa: E402
 
@@ -150,11 +150,18 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()  # ASSISTANT_* from the parent
     configure_threads(settings)
-    engine = Engine(settings)
+    embedder = None
+    if args.serve_encoder == "onnx":  # as the default model is served: no torch in the process
+        from assistant.model.e5onnx import OnnxEmbedder
+        from assistant.model.embed import E5_PREFIXES
+
+        embedder = OnnxEmbedder(Path(settings.model + "-onnx"), settings.model, E5_PREFIXES,
+                                threads=settings.threads)
+    engine = Engine(settings, embedder)
     texts = questions(args.questions)
     engine.ask(texts[0])
     cold = time.time() - spawned
-    result: dict[str, Any] = {"cold_start_s": round(cold, 2),
+    result: dict[str, Any] = {"encoder": args.serve_encoder, "cold_start_s": round(cold, 2),
                               "cold_start_cpu_s": round(time.process_time(), 2)}
     if args.repeat:
         profiler = cProfile.Profile() if args.profile_to else None
@@ -223,7 +230,8 @@ def serve_child(settings: Settings, args: argparse.Namespace, repeat: int,
     """Run the serving measurements in a fresh process with the settings as ASSISTANT_*."""
     env = child_env(settings)
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-child", str(time.time()),
-               "--questions", str(args.questions), "--repeat", str(repeat)]
+               "--questions", str(args.questions), "--repeat", str(repeat),
+               "--serve-encoder", args.serve_encoder]
     if profile:
         command += ["--profile-to", str(profile)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -275,6 +283,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                               "commit": commit(), "machine": machine()}
     model_dir = REPO / "models"
     standin = ensure_standin(STANDIN, model_dir)
+    if args.serve_encoder == "onnx":
+        ensure_standin_onnx(standin)
     pool = scale_corpus.read_pool(scale_corpus.source_folders(REPO))
     name = f"{args.chunks}-s{args.seed}"
     corpus_dir, index_dir = CACHE / f"corpus-{name}", CACHE / f"index-{name}"
@@ -290,7 +300,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     embedder = load_embedder(settings.model, settings.model_dir, settings.threads,
                              settings.batch_size)
     record["model"] = {"name": "e5-small-1layer (stand-in)", "path": str(standin),
-                       "threads": settings.threads, "batch_size": settings.batch_size}
+                       "threads": settings.threads, "batch_size": settings.batch_size,
+                       "serving_encoder": args.serve_encoder}
     small = scale_corpus.small_document(pool, args.seed)
     added = corpus_dir / small.name
     profile = CACHE / f"profile-{name}" if args.profile else None
@@ -382,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only print the summary of bench/results/scale.jsonl")
     parser.add_argument("--postgres", action="store_true",
                         help="build into a private PostgreSQL server instead of a folder")
+    parser.add_argument("--serve-encoder", choices=("onnx", "sentence-transformers"),
+                        default="onnx", help="how the serving process runs the stand-in "
+                        "(onnx: exported beside it, as the default model is served)")
     parser.add_argument("--serve-child", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

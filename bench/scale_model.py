@@ -62,3 +62,14 @@ def _keep_layers(source: Path, target: Path, layers: int) -> None:
                 continue
             kept[name] = weights.get_tensor(name)
     save_file(kept, str(target), metadata={"format": "pt"})
+
+
+def ensure_standin_onnx(standin: Path) -> Path:
+    """The stand-in exported as the default model is (fp32 ONNX, pooling in the graph), beside
+    it, so that a serving process can load it without torch, as the product does."""
+    from assistant.model.e5export import export, is_exported
+
+    target = Path(standin).with_name(Path(standin).name + "-onnx")
+    if not is_exported(target, standin):
+        export(standin, target)
+    return target
