@@ -4,6 +4,8 @@ machine builds from the same corpus)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,7 +69,34 @@ def corpus_source(settings: Settings, from_folder: bool = True, stats: FileStats
     try:
         if from_folder:
             files.import_folder(settings.corpus_dir)
-        with tempfile.TemporaryDirectory(prefix="assistant-files-") as scratch:
+        sweep_scratch(Path(tempfile.gettempdir()))
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-") as scratch:
             yield files.source(Path(scratch))
     finally:
         files.close()
+
+
+SCRATCH = "assistant-files-"  # then the building process's id: a killed one's is swept later
+
+
+def sweep_scratch(folder: Path) -> list[Path]:
+    """Remove the scratch folders that builds killed before their clean-up left in `folder`
+    (their process is gone); returns them. Another live build's folder is kept."""
+    removed = []
+    for path in folder.glob(f"{SCRATCH}*"):
+        pid, dash, _ = path.name[len(SCRATCH):].partition("-")
+        if not (dash and pid.isdigit()) or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
