@@ -19,6 +19,7 @@ from assistant.index.store import set_search_threads
 from assistant.model.embed import Embedder, load_embedder
 from assistant.retrieval.concepts import query_concepts
 from assistant.retrieval.fusion import FusionParams
+from assistant.retrieval.learned import LearnedFusion, fusion_model
 from assistant.retrieval.search import dense_query, hit_sentence_scores, search_vector
 from assistant.types import Answer, Filters, Hit, Turn
 
@@ -62,6 +63,12 @@ class Engine:
             self._reader = open_index(self.settings, self.settings.model)
         return self._reader
 
+    @property
+    def fusion(self) -> LearnedFusion | None:
+        """The learned fusion, as it applies to this engine's embedding model."""
+        model = fusion_model()
+        return model.for_embedder(self.embedder.name) if model is not None else None
+
     def load(self) -> None:
         """Open the index and load the model now instead of on first use."""
         _ = self.reader, self.embedder
@@ -72,7 +79,8 @@ class Engine:
         reader = self.reader
         vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
         with snapshot(reader):
-            return [search_vector(reader, q, v, k, filters, self.params)
+            return [search_vector(reader, q, v, k, filters, self.params,
+                                  language=question_language(q), model=self.fusion)
                     for q, v in zip(queries, vectors, strict=True)]
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -90,7 +98,7 @@ class Engine:
         """Ask's retrieval and composition over one state of the index."""
         concepts = query_concepts(reader, resolved, self.params)
         hits = search_vector(reader, resolved, vector, ASK_PASSAGES, None, self.params,
-                             concepts)
+                             concepts, language, self.fusion)
         if not hits:
             return refusal(question, resolved, language, hits)
         similarities = hit_sentence_scores(reader, hits, vector)

@@ -29,6 +29,9 @@ class FusionParams:
     # language's best in turn; a number lifts each language's cosines by that share of the gap
     # between its best and the best of all.
     language_pull: float | None = 0.5
+    # Reorder the fused candidates by the learned score where its model applies
+    # (assistant/retrieval/learned.py); False keeps the reciprocal-rank order.
+    learned: bool = True
 
 
 def fuse(

@@ -75,20 +75,32 @@ def _partitions(docs: Mapping[str, DocInfo], filters: Filters, by_language: bool
 def dense_chunks(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
                  pull: float | None = None) -> list[int]:
     """Chunk rows by cosine with the query, languages merged (`merge_languages`)."""
-    rankings = [store.search_chunks(vector, depth, part.restriction) for part in parts]
-    return merge_languages(rankings, depth, pull)
+    return merge_languages(chunk_rankings(store, vector, parts, depth), depth, pull)
 
 
 def dense_sentences(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int,
                     pull: float | None = None) -> list[int]:
     """Chunk rows by their best sentence's cosine with the query, languages merged."""
+    return merge_languages(sentence_rankings(store, vector, parts, depth), depth, pull)
+
+
+def chunk_rankings(store: IndexStore, vector: np.ndarray, parts: list[Partition], depth: int
+                   ) -> list[list[tuple[int, float]]]:
+    """Per partition: the `depth` best (chunk row, cosine), best first."""
+    return [store.search_chunks(vector, depth, part.restriction) for part in parts]
+
+
+def sentence_rankings(store: IndexStore, vector: np.ndarray, parts: list[Partition],
+                      depth: int) -> list[list[tuple[int, float]]]:
+    """Per partition: up to `depth` (chunk row, its best sentence's cosine), best first, from
+    the depth × 4 closest sentences."""
     rankings = []
     for part in parts:
         best: dict[int, float] = {}
         for row, score in store.search_sentences(vector, depth * 4, part.restriction):
             best[row] = max(best.get(row, -1.0), score)
         rankings.append(sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth])
-    return merge_languages(rankings, depth, pull)
+    return rankings
 
 
 def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partition],

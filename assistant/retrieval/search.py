@@ -7,9 +7,23 @@ from dataclasses import replace
 import numpy as np
 
 from assistant.index.storage import IndexStore
-from assistant.retrieval.concepts import Concept, query_concepts
-from assistant.retrieval.fusion import FusionParams, fuse
-from assistant.retrieval.legs import dense_chunks, dense_sentences, lexical_leg, partitions
+from assistant.retrieval.concepts import (
+    Concept,
+    concept_coverage,
+    document_context,
+    query_concepts,
+)
+from assistant.retrieval.fusion import FusionParams, fuse, merge_languages
+from assistant.retrieval.learned import COSINE_DEPTH, LearnedFusion, features
+from assistant.retrieval.legs import (
+    Partition,
+    chunk_rankings,
+    dense_chunks,
+    dense_sentences,
+    lexical_leg,
+    partitions,
+    sentence_rankings,
+)
 from assistant.types import Chunk, Filters, Hit
 
 
@@ -26,12 +40,15 @@ def dense_query(text: str, params: FusionParams) -> str:
 def search_vector(
     store: IndexStore, query: str, vector: np.ndarray, k: int = 5,
     filters: Filters | None = None, params: FusionParams | None = None,
-    concepts: list[Concept] | None = None,
+    concepts: list[Concept] | None = None, language: str | None = None,
+    model: LearnedFusion | None = None,
 ) -> list[Hit]:
     """Ranked hits for a query whose embedding is already computed (and its concepts, when
-    the caller needs them too: `query_concepts(store, query, params)`)."""
+    the caller needs them too: `query_concepts(store, query, params)`). With a learned fusion
+    `model` that applies to the question's `language`, it orders the fused candidates."""
     filters = filters or Filters()
     params = params or FusionParams()
+    learned = model is not None and model.applies(language, params)
     if k > params.depth:  # each leg offers at least as many candidates as were asked for
         params = replace(params, depth=k)
     parts = partitions(store, filters, params.balance_languages)
@@ -39,12 +56,19 @@ def search_vector(
         return []
     if concepts is None:
         concepts = query_concepts(store, query, params)
-    legs = {
-        "dense": dense_chunks(store, vector, parts, params.depth, params.language_pull),
-        "sentence": dense_sentences(store, vector, parts, params.depth, params.language_pull),
-        "lexical": [row for row, _ in lexical_leg(store, concepts, parts, params)],
-    }
-    fused = fuse(legs, params)[:k]
+    if learned and model is not None:
+        legs, cosines = _deep_legs(store, vector, parts, concepts, params)
+        fused = fuse(legs, params)
+        x = _candidate_features(store, fused, legs, cosines, concepts, language or "", params)
+        fused = model.rerank(fused, x)[:k]
+    else:
+        legs = {
+            "dense": dense_chunks(store, vector, parts, params.depth, params.language_pull),
+            "sentence": dense_sentences(store, vector, parts, params.depth,
+                                        params.language_pull),
+            "lexical": [row for row, _ in lexical_leg(store, concepts, parts, params)],
+        }
+        fused = fuse(legs, params)[:k]
     chunks = store.chunks(row for row, _ in fused)
     ranks = {leg: {row: i + 1 for i, row in enumerate(rows)} for leg, rows in legs.items()}
     return [
@@ -53,6 +77,36 @@ def search_vector(
             ranks={leg: r[row] for leg, r in ranks.items() if row in r})
         for row, score in fused
     ]
+
+
+def _deep_legs(store: IndexStore, vector: np.ndarray, parts: list[Partition],
+               concepts: list[Concept], params: FusionParams
+               ) -> tuple[dict[str, list[int]], dict[str, list[list[tuple[int, float]]]]]:
+    """The three legs (`params.depth` each), from per-language searches COSINE_DEPTH deep
+    whose cosines the learned fusion's features look up."""
+    deep = max(params.depth, COSINE_DEPTH)
+    cosines = {"dense": chunk_rankings(store, vector, parts, deep),
+               "sentence": sentence_rankings(store, vector, parts, deep)}
+    legs = {leg: merge_languages([r[:params.depth] for r in rankings], params.depth,
+                                 params.language_pull) for leg, rankings in cosines.items()}
+    lexical = lexical_leg(store, concepts, parts, replace(params, depth=deep))
+    legs["lexical"] = [row for row, _ in lexical][:params.depth]
+    return legs, cosines
+
+
+def _candidate_features(store: IndexStore, fused: list[tuple[int, float]],
+                        legs: dict[str, list[int]],
+                        cosines: dict[str, list[list[tuple[int, float]]]],
+                        concepts: list[Concept], language: str, params: FusionParams
+                        ) -> np.ndarray:
+    """The learned fusion's features of the fused candidates (see learned.features)."""
+    rows = [row for row, _ in fused]
+    texts = store.lexical_texts(rows)
+    infos = {r: store.docs[store.row_doc(r)] for r in rows}
+    coverage = {r: concept_coverage(concepts, texts[r], params.prefix_min,
+                                    document_context(infos[r])) for r in rows}
+    return features(fused, legs, cosines, {r: i.language for r, i in infos.items()},
+                    coverage, language, params)
 
 
 def sentence_scores(store: IndexStore, row: int, vector: np.ndarray) -> np.ndarray:

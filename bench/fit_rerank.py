@@ -1,0 +1,251 @@
+"""Does a small learned score fusion beat reciprocal-rank fusion? (issue 12)
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit_rerank [--write] [--l2 0.01 ...]
+
+Per question, the candidates are the fused rows of the replayed legs at the shipped fusion
+parameters (bench/fit_replay.py); each candidate gets the features of
+assistant/retrieval/learned.py (the same function the live search calls): the dense and
+best-sentence cosines as gaps to the question's best (a candidate missing from a leg gets its
+lowest cosine and a flag), the lexical rank as 1/(k+rank), the lexical concept coverage, the
+RRF score itself, and whether the passage's language is the question's. A linear scorer is
+fitted by listwise softmax (the gold candidates' share of the softmax, L2 on the standardised
+weights), with the folds of bench/fit.py (one per gold document, `group_of`): each fold is scored
+by weights fitted on the other folds' questions of the seed, ret and ref sets; seed+ret is scored
+only. A fold whose weights miss the seed dev bar on its own training dev questions keeps RRF
+(the constraint bench/fit_cv.py puts on the fusion parameters). The learned order applies to
+Swedish questions only (LANGUAGES): English ones keep RRF (bench/fit-rerank.md shows why).
+`--write` writes the weights fitted on every question to assistant/data/fusion_model.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from assistant.config import load_settings
+from assistant.retrieval.fusion import FusionParams, fuse
+from assistant.retrieval.learned import FEATURES, MODEL, features, fitted_fields, lifted
+from bench import devsets
+from bench.fit import TRAIN_CORPORA, group_of, materials
+from bench.fit_collect import Material
+from bench.fit_cv import DEV_BAR
+from bench.fit_replay import gold_rank, replay_legs
+
+# Tried, not shipped (--extra): z-scores of the cosines over the question's candidates, and
+# four features again for a question not in Swedish.
+EXTRA = ("dense_z", "sentence_z", "other_dense_gap", "other_sentence_gap", "other_lexical_rr",
+         "other_rrf")
+L2 = 0.01  # on the standardised weights, per question of training data
+SHIPPED = replace(FusionParams(), learned=False)
+LANGUAGES = ("sv",)  # question languages the learned order applies to (others keep RRF)
+K = 10  # MRR@10, and the ranking's length
+EXTRA_ON = False  # add the EXTRA features (--extra)
+ALL_LANGUAGES = False  # the learned order for every question (--all-languages)
+BALANCE = False  # weigh each fitted set alike in the loss (--balance), not each question
+
+
+def candidates(m: Material, params: FusionParams) -> tuple[list[int], np.ndarray]:
+    """A question's candidate rows (the fused order) and their features, computed by the
+    product's own function from the collected legs."""
+    legs = replay_legs(m, params, frozenset())
+    fused = fuse(legs, params)
+    rows = [r for r, _ in fused]
+    x = features(fused, legs, {"dense": m.dense, "sentence": m.sentence},
+                 {r: m.rows[r].language for r in rows},
+                 {r: m.rows[r].lexical_coverage for r in rows}, m.language, params)
+    if not EXTRA_ON:
+        return rows, x
+    extra = np.zeros((len(rows), len(EXTRA)))
+    for j, leg in enumerate(("dense", "sentence")):
+        cos = lifted(getattr(m, leg), params.language_pull)
+        v = np.array([cos.get(r, min(cos.values(), default=0.0)) for r in rows])
+        extra[:, j] = (v - v.mean()) / (v.std() or 1.0) if len(v) else v
+    for j, name in enumerate(("dense_gap", "sentence_gap", "lexical_rr", "rrf"), start=2):
+        extra[:, j] = x[:, FEATURES.index(name)] * (m.language != "sv")
+    return rows, np.hstack([x, extra])
+
+
+def names() -> tuple[str, ...]:
+    """The features in use."""
+    return FEATURES + EXTRA if EXTRA_ON else FEATURES
+
+
+class Question:
+    """One question's candidates, features and gold mask (for fitting and scoring)."""
+
+    def __init__(self, m: Material, params: FusionParams) -> None:
+        self.m = m
+        self.rows, self.x = candidates(m, params)
+        self.gold = np.array([m.rows[r].gold for r in self.rows], dtype=bool)
+
+    def ranked(self, w: np.ndarray | None) -> list[int]:
+        """Top rows by the linear score (None: RRF's order), ties by row."""
+        if w is None:
+            return self.rows[:K]
+        s = self.x @ w
+        order = sorted(range(len(self.rows)), key=lambda i: (-s[i], self.rows[i]))
+        return [self.rows[i] for i in order[:K]]
+
+
+def fit(qs: list[Question], l2: float = L2) -> dict[str, list[float]]:
+    """Standardisation and weights of the listwise softmax over the answerable questions with
+    a gold candidate, each set weighing as much as another (as best_params means over sets)."""
+    qs = [q for q in qs if q.gold.any()]
+    sizes = Counter(q.m.part for q in qs)
+    share = [len(qs) / (len(sizes) * sizes[q.m.part]) if BALANCE else 1.0 for q in qs]
+    allx = np.vstack([q.x for q in qs])
+    mean, scale = allx.mean(0), allx.std(0)
+    scale[scale == 0] = 1.0
+    xs = [(q.x - mean) / scale for q in qs]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * len(qs) * w @ w, l2 * len(qs) * w
+        for x, q, a in zip(xs, qs, share, strict=True):
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            g = p[q.gold].sum()
+            total -= a * np.log(g)
+            grad += a * (p @ x - (p[q.gold] / g) @ x[q.gold])
+        return total, grad
+
+    w = minimize(loss, np.zeros(len(names())), jac=True, method="L-BFGS-B").x
+    # Folded into raw-feature weights (a constant shift does not change a ranking).
+    return {"features": list(names()), "mean": mean.tolist(), "scale": scale.tolist(),
+            "weights": w.tolist(), "raw": (w / scale).tolist()}
+
+
+def figures(qs: list[Question], ranked: Callable[[Question], list[int]]) -> tuple[float, ...]:
+    """R@1, R@5, MRR@10 of the answerable questions."""
+    ranks = [gold_rank(q.m, ranked(q)) for q in qs if q.m.question.answerable]
+    n = len(ranks) or 1
+    return (sum(r == 1 for r in ranks) / n, sum(r is not None and r <= 5 for r in ranks) / n,
+            sum(1 / r for r in ranks if r) / n)
+
+
+def holds_bar(qs: list[Question], w: np.ndarray) -> bool:
+    """Do the weights hold the seed dev bar on these (seed dev) questions?"""
+    if not qs:
+        return True
+    r1, _, mrr = figures(qs, lambda q: q.ranked(w))
+    return r1 >= DEV_BAR[0] and mrr >= DEV_BAR[1]
+
+
+def questions(data: dict[str, list[Material]], params: FusionParams
+              ) -> dict[str, list[Question]]:
+    """Every corpus's questions with their candidates."""
+    return {c: [Question(m, params) for m in ms] for c, ms in data.items()}
+
+
+def cross_validate(qs: dict[str, list[Question]], group: Callable[[Material], str],
+                   l2: float = L2) -> tuple[dict[int, np.ndarray | None], int]:
+    """Per question (by id of its Question), the raw weights of the fold that left its group
+    out (None: the fold kept RRF), and how many folds kept RRF."""
+    groups = sorted({group(q.m) for ms in qs.values() for q in ms})
+    chosen: dict[int, np.ndarray | None] = {}
+    kept_rrf = 0
+    for g in groups:
+        train = [q for c in TRAIN_CORPORA for q in qs[c] if group(q.m) != g]
+        model = fit(train, l2)
+        w = np.array(model["raw"])
+        dev = [q for q in qs["seed"] if q.m.part == "dev" and group(q.m) != g]
+        if not holds_bar(dev, w):
+            w, kept_rrf = None, kept_rrf + 1
+        for q in (q for ms in qs.values() for q in ms if group(q.m) == g):
+            chosen[id(q)] = w if q.m.language in LANGUAGES or ALL_LANGUAGES else None
+    return chosen, kept_rrf
+
+
+SETS = (("seed", "dev"), ("seed", "held-out"), ("ret", "ret-sv"), ("ret", "ret-en"),
+        ("ref", "ref-sv"), ("ref", "ref-en"))
+SCORED = (("seed+ret", "dev"), ("seed+ret", "held-out"), ("seed+ret", "ret-sv"),
+          ("seed+ret", "ret-en"))
+
+
+def table(qs: dict[str, list[Question]], chosen: dict[int, np.ndarray | None]
+          ) -> tuple[list[str], dict[str, float]]:
+    """Markdown rows per set: RRF replayed and the cross-validated learned fusion; and the
+    mean R@1 / MRR over the six fitted sets and the largest R@1 loss."""
+    lines = ["| corpus | set | n | RRF R@1 | R@5 | MRR@10 | learned R@1 | R@5 | MRR@10 |",
+             "|---" * 9 + "|"]
+    summary = {"rrf_r1": 0.0, "learned_r1": 0.0, "rrf_mrr": 0.0, "learned_mrr": 0.0,
+               "worst_r1": 0.0}
+    for corpus, part in (*SETS, *SCORED):
+        part_qs = [q for q in qs[corpus] if q.m.part == part]
+        rrf = figures(part_qs, lambda q: q.ranked(None))
+        learned = figures(part_qs, lambda q: q.ranked(chosen[id(q)]))
+        n = sum(q.m.question.answerable for q in part_qs)
+        lines.append(f"| {corpus} | {part} | {n} | "
+                     + " | ".join(f"{v:.3f}" for v in (*rrf, *learned)) + " |")
+        if (corpus, part) in SETS:
+            summary["rrf_r1"] += rrf[0] / len(SETS)
+            summary["learned_r1"] += learned[0] / len(SETS)
+            summary["rrf_mrr"] += rrf[2] / len(SETS)
+            summary["learned_mrr"] += learned[2] / len(SETS)
+            summary["worst_r1"] = min(summary["worst_r1"], learned[0] - rrf[0])
+    return lines, summary
+
+
+def variant(args: argparse.Namespace) -> str:
+    """Set the experiment's switches; a line naming them."""
+    global EXTRA_ON, BALANCE, ALL_LANGUAGES
+    EXTRA_ON, BALANCE, ALL_LANGUAGES = args.extra, args.balance, args.all_languages
+    return (f"Features: {', '.join(names())}; loss weighs each "
+            f"{'set' if BALANCE else 'question'} alike; learned order for "
+            f"{'every question' if ALL_LANGUAGES else 'questions in ' + ', '.join(LANGUAGES)}"
+            f" (others: RRF).")
+
+
+def write(model: dict[str, list[float]], l2: float) -> None:
+    """The weights fitted on every question, as assistant/retrieval/learned.py reads them."""
+    data = {"features": model["features"], "mean": model["mean"], "scale": model["scale"],
+            "weights": model["weights"], "raw_weights": model["raw"],
+            "languages": list(LANGUAGES), "fusion": fitted_fields(SHIPPED),
+            "embedding_model": load_settings().model, "l2": l2}
+    MODEL.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=devsets.REPO / "bench" / "fit-rerank.md")
+    parser.add_argument("--l2", type=float, nargs="*", default=[L2],
+                        help="L2 strengths to cross-validate (the first is written)")
+    parser.add_argument("--extra", action="store_true", help="add the EXTRA features")
+    parser.add_argument("--balance", action="store_true", help="weigh each set alike")
+    parser.add_argument("--all-languages", action="store_true",
+                        help="the learned order for every question language")
+    parser.add_argument("--write", action="store_true", help="write the fitted model")
+    args = parser.parse_args()
+    out = [variant(args), ""]
+    data = materials()
+    ret_docs = {m.question.id: m.question.gold[0].doc for m in data["ret"] if m.question.gold}
+    qs = questions(data, SHIPPED)
+    for l2 in args.l2:
+        chosen, kept = cross_validate(qs, lambda m: group_of(m, ret_docs), l2)
+        lines, s = table(qs, chosen)
+        model = fit([q for c in TRAIN_CORPORA for q in qs[c]], l2)
+        out += [f"## L2 {l2:g}", "", *lines, "",
+                f"Mean over the six sets: R@1 RRF {s['rrf_r1']:.3f}, learned "
+                f"{s['learned_r1']:.3f}; MRR@10 RRF {s['rrf_mrr']:.3f}, learned "
+                f"{s['learned_mrr']:.3f}; largest R@1 loss {s['worst_r1']:+.3f}; folds "
+                f"keeping RRF (dev bar): {kept}", "",
+                "Fitted on everything (standardised weights): " + ", ".join(
+                    f"{f} {w:+.2f}" for f, w in zip(names(), model["weights"], strict=True)),
+                ""]
+        if args.write and l2 == args.l2[0]:
+            write(model, l2)
+    args.out.write_text("\n".join(out), encoding="utf-8")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
