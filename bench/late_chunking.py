@@ -289,7 +289,8 @@ def check(args: argparse.Namespace) -> None:
         sentences = base.passages([sentence_text(info, c, i) for c in chunks
                                    for i in range(len(c.sentences))])
         row = {"doc": name, "chunks": len(chunks),
-               "chunk_cos_min": round(float(chunk_cos.min()), 5)}
+               "chunk_cos_min": round(float(chunk_cos.min()), 5),
+               "spans_off": spans_off(info, chunks, states)}
         for mode in MODES:
             install(mode)
             _, vectors, missing = late_vectors(info, chunks, late, mode)
@@ -297,6 +298,19 @@ def check(args: argparse.Namespace) -> None:
             row[mode] = {"mean": round(float(cos.mean()), 3), "min": round(float(cos.min()), 3),
                          "separately": missing}
         print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
+def spans_off(info: DocInfo, chunks: Sequence[Chunk], states: list) -> int:
+    """Sentences whose token span does not start and end with the sentence's own characters
+    (a check that character offsets were mapped to the right tokens)."""
+    off = 0
+    for chunk, (_, offsets, special, text) in zip(chunks, states, strict=True):
+        rows = sentence_rows(info, chunk, offsets, special, text, "span") or []
+        for s, own in zip(chunk.sentences, rows, strict=True):
+            covered = "".join(text[offsets[own[0]][0]:offsets[own[-1]][1]].split()) if own else ""
+            words = "".join(chunk.text[s.start:s.end].split())
+            off += not (covered[:6] == words[:6] and covered[-6:] == words[-6:])
+    return off
 
 
 def devsets(args: argparse.Namespace, rest: list[str]) -> int:
