@@ -364,6 +364,9 @@ def speed(args: argparse.Namespace) -> None:
                 self.texts += len(texts)
                 self.tokens += sum(len(s[0]) for s in states)
 
+    if args.interleaved:
+        interleaved(args.corpus, base, late, args.interleaved)
+        return
     counters: list[Any] = []
 
     def counting(inner: Any) -> Any:
@@ -380,6 +383,49 @@ def speed(args: argparse.Namespace) -> None:
                               "load_after": round(os.getloadavg()[0], 2)}), flush=True)
 
 
+def interleaved(corpus: Path, base: Any, late: Any, block: int) -> None:
+    """Encoder seconds on the same chunks, today's (chunk texts, then their distinct sentence
+    texts) and the variant's (chunk texts through the token graph) taking turns every `block`
+    chunks, so that a change in the machine's load falls on both alike."""
+    from assistant.index.abbreviations import definitions, used
+    from assistant.index.chunking import chunk_document, document_text
+    from assistant.index.embedding import passage_text, sentence_text
+    from assistant.index.source import corpus_files
+    from assistant.ingest import load_document
+    from assistant.ingest.catalog import doc_info, read_catalog
+    from assistant.lang.diacritics import repair_document
+
+    catalog, units = read_catalog(corpus), []
+    for name, path in corpus_files(corpus):
+        document = repair_document(load_document(path, name))
+        info = doc_info(document, catalog.get(name))
+        defined = definitions(document_text(document))
+        for c in chunk_document(document):
+            c = replace(c, abbreviations=used(c.text, defined))
+            units.append((passage_text(info, c),
+                          [sentence_text(info, c, i) for i in range(len(c.sentences))]))
+    seconds, tokens = {"today": 0.0, "late": 0.0}, {"today": 0, "late": 0}
+    count = lambda texts: sum(len(e.ids) for e in  # noqa: E731
+                              base._tokenizer.encode_batch(model_inputs(texts, PREFIX)))
+    for start in range(0, len(units), block):
+        part = units[start:start + block]
+        chunks = [p for p, _ in part]
+        sentences = list(dict.fromkeys(s for _, ss in part for s in ss))
+        began = time.perf_counter()
+        base.passages(chunks)
+        base.passages(sentences)
+        seconds["today"] += time.perf_counter() - began
+        began = time.perf_counter()
+        late.token_states(chunks)
+        seconds["late"] += time.perf_counter() - began
+        tokens["today"] += count(chunks) + count(sentences)
+        tokens["late"] += count(chunks)
+    print(json.dumps({"corpus": str(corpus), "chunks": len(units), "block": block,
+                      "encode_s": {k: round(v, 1) for k, v in seconds.items()},
+                      "tokens": tokens, "speedup": round(seconds["today"] / seconds["late"], 2),
+                      "load": round(os.getloadavg()[0], 2)}), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("check", "devsets", "speed"))
@@ -387,6 +433,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--chunks", type=int, default=12, help="check: chunks per document")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--interleaved", type=int, default=0, metavar="BLOCK",
+                        help="speed: instead of builds, encoder seconds on the same chunks, "
+                             "taking turns every BLOCK chunks")
     args, rest = parser.parse_known_args()
     if args.command == "check":
         check(args)
