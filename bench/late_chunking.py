@@ -332,9 +332,25 @@ def devsets(args: argparse.Namespace, rest: list[str]) -> int:
 
     ds.CachedQueries = Cached
     sys.argv = ["bench/devsets.py", *rest]
+    jsonl = REPO / "bench" / "results" / "devsets.jsonl"
+    before = jsonl.read_text("utf-8").count("\n") if jsonl.exists() else 0
     code = ds.main()
+    relabel(jsonl, before, args.mode)
     print(json.dumps({"mode": args.mode, **MISSING}), file=sys.stderr)
     return code
+
+
+def relabel(jsonl: Path, before: int, mode: str) -> None:
+    """devsets.py records its own command line; name the variant's instead, in the JSON lines
+    this run appended."""
+    plain = "bench/devsets.py "
+    lines = jsonl.read_text("utf-8").splitlines(keepends=True)
+    for i in range(before, len(lines)):
+        record = json.loads(lines[i])
+        record["command"] = record["command"].replace(
+            plain, f"bench/late_chunking.py devsets --mode {mode} ")
+        lines[i] = json.dumps(record, ensure_ascii=False) + "\n"
+    jsonl.write_text("".join(lines), "utf-8")
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -426,9 +442,37 @@ def interleaved(corpus: Path, base: Any, late: Any, block: int) -> None:
                       "load": round(os.getloadavg()[0], 2)}), flush=True)
 
 
+def batches(args: argparse.Namespace) -> None:
+    """Today's encoder on the corpus's chunk texts and sentence texts apart, at several padded
+    batch sizes, taking turns text block by text block (is the chunk pass's higher cost per
+    token a batching cost?)."""
+    from index_speed import corpus_texts
+
+    import assistant.model.e5onnx as e5onnx
+
+    _, base, _ = load("span")
+    texts = corpus_texts(args.corpus)
+    chunks = [t for t in texts if "\n" in t]
+    sentences = [t for t in texts if "\n" not in t]
+    sizes = (32 * 128, 16 * 128, 8 * 128)
+    seconds = {(kind, size): 0.0 for kind in ("chunks", "sentences") for size in sizes}
+    for kind, group in (("chunks", chunks), ("sentences", sentences)):
+        for start in range(0, len(group), 64):
+            for size in sizes:
+                e5onnx._BATCH_TOKENS = size
+                base.batch_size = max(1, size // 128)
+                began = time.perf_counter()
+                base.passages(group[start:start + 64])
+                seconds[kind, size] += time.perf_counter() - began
+    for (kind, size), spent in seconds.items():
+        print(json.dumps({"texts": kind, "count": len(chunks if kind == "chunks" else sentences),
+                          "batch_tokens": size, "batch_size": size // 128,
+                          "encode_s": round(spent, 1), "load": round(os.getloadavg()[0], 2)}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("check", "devsets", "speed"))
+    parser.add_argument("command", choices=("check", "devsets", "speed", "batches"))
     parser.add_argument("--mode", choices=MODES, default="ctx")
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--chunks", type=int, default=12, help="check: chunks per document")
@@ -439,6 +483,8 @@ def main() -> int:
     args, rest = parser.parse_known_args()
     if args.command == "check":
         check(args)
+    elif args.command == "batches":
+        batches(args)
     elif args.command == "devsets":
         return devsets(args, rest)
     else:
