@@ -357,6 +357,8 @@ def speed(args: argparse.Namespace) -> None:
     """Full builds, today's and the variant's taking turns (index_speed.build_once)."""
     import index_speed
 
+    import assistant.model.e5onnx as e5onnx
+
     _, base, late = load(args.mode)
 
     class Counting(index_speed.Counting):
@@ -391,7 +393,12 @@ def speed(args: argparse.Namespace) -> None:
 
     index_speed.Counting = counting
     for _ in range(args.rounds):
-        for label, embedder in (("today", base), (f"late-{args.mode}", late)):
+        variants = [("today", base, 32 * 128), (f"late-{args.mode}", late, 32 * 128)]
+        if args.batch_tokens:  # today's build at smaller padded batches instead of the variant
+            variants[1] = (f"today-batch-tokens-{args.batch_tokens}", base, args.batch_tokens)
+        for label, embedder, batch_tokens in variants:
+            e5onnx._BATCH_TOKENS = batch_tokens
+            base.batch_size = max(1, batch_tokens // 128)
             load_average = os.getloadavg()[0]
             row = index_speed.build_once(args.corpus, "onnx", embedder)
             print(json.dumps({"variant": label, **row, "tokens": counters[-1].tokens,
@@ -480,6 +487,9 @@ def main() -> int:
     parser.add_argument("--interleaved", type=int, default=0, metavar="BLOCK",
                         help="speed: instead of builds, encoder seconds on the same chunks, "
                              "taking turns every BLOCK chunks")
+    parser.add_argument("--batch-tokens", type=int, default=0,
+                        help="speed: build today's way at this many padded tokens a batch "
+                             "(and batch size tokens/128) instead of the variant")
     args, rest = parser.parse_known_args()
     if args.command == "check":
         check(args)
