@@ -1,7 +1,8 @@
 """Fit the fusion parameters and the refusal model by cross-validation over every development
 set, folds by document; write the model to assistant/data/refusal_model.json and a report.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit [--write]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit [--write] [--grid] [--rrf]
+        [--before] [--train-rrf]
 
 Sets: dev and held-out over corpus/, swefaq ret-sv/ret-en over corpus-ret, ref-sv/ref-en over
 corpus-ref, and dev + held-out + ret over the two corpora indexed together (scored, not fitted
@@ -13,6 +14,17 @@ parameters and model are fitted on the other folds' questions of every set and s
 Refusal negatives: the unanswerable questions, plus every answerable question with its gold
 documents left out of retrieval ("leave-document-out": a question of the same kind that the
 corpus no longer answers), replayed from the collected legs without re-indexing.
+
+The examples replay the ranking the live search gives: for a question the learned fusion
+applies to (assistant/retrieval/learned.py: Swedish, at the shipped fusion parameters) the fused
+candidates reordered as bench/fit_rerank.py replays them, each fold with weights fitted without
+its group (the shipped weights for the model fitted on everything); `--rrf` replays RRF for
+every question (as before issue 12's refit). The fusion parameters are the shipped ones, those
+the learned weights were fitted for; `--grid` searches the grid of `grid()` again (the learned
+order then applies only where a fold picks the shipped parameters). `--before` scores the
+shipped refusal model as it is, on the same rankings, instead of fitting one per fold;
+`--train-rrf` fits each fold's model on RRF replays (the procedure before the refit) and scores
+it on the live order.
 """
 
 from __future__ import annotations
@@ -102,18 +114,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="write the fitted model")
     parser.add_argument("--out", type=Path, default=devsets.REPO / "bench" / "fit-report.md")
+    parser.add_argument("--grid", action="store_true", help="search the fusion grid")
+    parser.add_argument("--rrf", action="store_true", help="replay RRF for every question")
+    parser.add_argument("--before", action="store_true",
+                        help="score the shipped refusal model instead of fitting it")
+    parser.add_argument("--train-rrf", action="store_true",
+                        help="fit each fold's refusal on RRF replays (scored on the live order)")
     args = parser.parse_args()
     data = materials()
     ret_docs = {m.question.id: m.question.gold[0].doc for m in data["ret"] if m.question.gold}
     from bench.fit_cv import cross_validate, fit_all, rr_table
+    from bench.fit_replay import replay
+    from bench.fit_rerank import live_orders
 
-    table = rr_table(data, grid())
-    lines, _ = cross_validate(data, grid(), lambda m: group_of(m, ret_docs), table)
-    params, model = fit_all(data, grid(), table)
+    def group(m: Material) -> str:
+        return group_of(m, ret_docs)
+
+    params_grid = grid() if args.grid else [FusionParams()]
+    table = rr_table(data, params_grid)
+    ranks, shipped = ({}, replay) if args.rrf else live_orders(data, group)
+    fixed = json.loads(MODEL.read_text(encoding="utf-8")) if args.before else None
+    lines, _ = cross_validate(data, params_grid, group, table, ranks, fixed, args.train_rrf)
+    params, model = fit_all(data, params_grid, table, shipped)
     lines += ["", f"Fitted on everything: {describe(params)}; model {json.dumps(model)}"]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
-    if args.write:
+    if args.write and not (args.before or args.train_rrf):  # comparisons: nothing to write
         model["embedding_model"] = load_settings().model  # its cosines' scale (for_embedder)
         model["fusion"] = {"rrf_k": params.rrf_k, "weights": list(params.weights),
                            "min_coverage": params.min_coverage, "depth": params.depth,

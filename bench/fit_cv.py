@@ -21,6 +21,9 @@ LEAD_RANK_PENALTY = 0.02  # as assistant/answer/compose.py: the lead's passage, 
 
 
 Table = dict[tuple[str, str], tuple[np.ndarray, list[int]]]
+# A question's replayed top rows for parameters and documents left out (default: RRF, replay;
+# bench/fit_rerank.py's live_order: the learned order where the live search applies it).
+Ranker = Callable[[Material, FusionParams, frozenset[str]], list[int]]
 
 
 def rr_table(data: dict[str, list[Material]], grid: list[FusionParams]) -> Table:
@@ -64,8 +67,8 @@ def best_params(table: Table, keep: Callable[[str, int], bool], grid: list[Fusio
 
 
 def examples(data: dict[str, list[Material]], params: FusionParams,
-             keep: Callable[[str, int], bool], corpora: tuple[str, ...] = TRAIN
-             ) -> dict[str, Any]:
+             keep: Callable[[str, int], bool], corpora: tuple[str, ...] = TRAIN,
+             rank: Ranker = replay) -> dict[str, Any]:
     """The refusal's examples: every kept question as it is, and each answerable one with its
     gold documents left out (a negative); with what each mode would get right."""
     items, labels, real, lead, top, where = [], [], [], [], [], []
@@ -77,7 +80,7 @@ def examples(data: dict[str, list[Material]], params: FusionParams,
             if m.question.answerable:
                 cases.append((frozenset(g.doc for g in m.question.gold), False, False))
             for exclude, label, is_real in cases:
-                ranked = replay(m, params, exclude)
+                ranked = rank(m, params, exclude)
                 items.append((m, ranked, exclude))
                 labels.append(label)
                 real.append(is_real)
@@ -115,17 +118,22 @@ def fit_model(ex: dict[str, Any]) -> dict[str, Any]:
             **({"refuse_below_by_language": by_language} if PER_LANGUAGE else {})}
 
 
-def fit_all(data: dict[str, list[Material]], grid: list[FusionParams], table: Table
-            ) -> tuple[FusionParams, dict[str, Any]]:
+def fit_all(data: dict[str, list[Material]], grid: list[FusionParams], table: Table,
+            rank: Ranker = replay) -> tuple[FusionParams, dict[str, Any]]:
     """Parameters and model fitted on every question (what ships)."""
     params = best_params(table, lambda c, i: True, grid)
-    return params, fit_model(examples(data, params, lambda c, i: True))
+    return params, fit_model(examples(data, params, lambda c, i: True, rank=rank))
 
 
 def cross_validate(data: dict[str, list[Material]], grid: list[FusionParams],
-                   group: Callable[[Material], str], table: Table) -> tuple[list[str], Any]:
+                   group: Callable[[Material], str], table: Table,
+                   ranks: dict[str, Ranker] | None = None,
+                   fixed: dict[str, Any] | None = None,
+                   train_rrf: bool = False) -> tuple[list[str], Any]:
     """Markdown lines: per set, the figures of each question scored by the fold that left its
-    group out."""
+    group out. `ranks`: each group's ranking (default RRF); `fixed`: a refusal model scored
+    as it is instead of one fitted per fold; `train_rrf`: each fold's model fitted on RRF
+    replays, whatever ranking it is scored on."""
     groups = sorted({group(m) for ms in data.values() for m in ms})
     scored: list[dict[str, Any]] = []
     picks: Counter[str] = Counter()
@@ -137,8 +145,10 @@ def cross_validate(data: dict[str, list[Material]], grid: list[FusionParams],
             return group(data[corpus][i]) == g
 
         params = best_params(table, train, grid)
-        model = fit_model(examples(data, params, train))
-        ex = examples(data, params, test, (*TRAIN, "seed+ret"))
+        order = (ranks or {}).get(g, replay)
+        model = fixed or fit_model(examples(data, params, train,
+                                            rank=replay if train_rrf else order))
+        ex = examples(data, params, test, (*TRAIN, "seed+ret"), order)
         if not len(ex["y"]):
             continue
         picks[f"k={params.rrf_k:g} w={params.weights} cov={params.min_coverage} "

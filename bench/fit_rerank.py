@@ -32,12 +32,20 @@ from scipy.optimize import minimize
 
 from assistant.config import load_settings
 from assistant.retrieval.fusion import FusionParams, fuse
-from assistant.retrieval.learned import FEATURES, MODEL, features, fitted_fields, lifted
+from assistant.retrieval.learned import (
+    FEATURES,
+    MODEL,
+    LearnedFusion,
+    features,
+    fitted_fields,
+    fusion_model,
+    lifted,
+)
 from bench import devsets
 from bench.fit import TRAIN_CORPORA, group_of, materials
 from bench.fit_collect import Material
 from bench.fit_cv import DEV_BAR
-from bench.fit_replay import gold_rank, replay_legs
+from bench.fit_replay import gold_rank, replay, replay_legs
 
 # Tried, not shipped (--extra): z-scores of the cosines over the question's candidates, and
 # four features again for a question not in Swedish.
@@ -52,14 +60,17 @@ ALL_LANGUAGES = False  # the learned order for every question (--all-languages)
 BALANCE = False  # weigh each fitted set alike in the loss (--balance), not each question
 
 
-def candidates(m: Material, params: FusionParams) -> tuple[list[int], np.ndarray]:
+def candidates(m: Material, params: FusionParams, exclude: frozenset[str] = frozenset()
+               ) -> tuple[list[int], np.ndarray]:
     """A question's candidate rows (the fused order) and their features, computed by the
-    product's own function from the collected legs."""
-    legs = replay_legs(m, params, frozenset())
+    product's own function from the collected legs, with the documents in `exclude` left out
+    (of the legs and of the cosines the features look up)."""
+    legs = replay_legs(m, params, exclude)
     fused = fuse(legs, params)
     rows = [r for r, _ in fused]
-    x = features(fused, legs, {"dense": m.dense, "sentence": m.sentence},
-                 {r: m.rows[r].language for r in rows},
+    cosines = {leg: [[(r, c) for r, c in ranking if m.rows[r].doc not in exclude]
+                     for ranking in getattr(m, leg)] for leg in ("dense", "sentence")}
+    x = features(fused, legs, cosines, {r: m.rows[r].language for r in rows},
                  {r: m.rows[r].lexical_coverage for r in rows}, m.language, params)
     if not EXTRA_ON:
         return rows, x
@@ -81,9 +92,10 @@ def names() -> tuple[str, ...]:
 class Question:
     """One question's candidates, features and gold mask (for fitting and scoring)."""
 
-    def __init__(self, m: Material, params: FusionParams) -> None:
+    def __init__(self, m: Material, params: FusionParams,
+                 exclude: frozenset[str] = frozenset()) -> None:
         self.m = m
-        self.rows, self.x = candidates(m, params)
+        self.rows, self.x = candidates(m, params, exclude)
         self.gold = np.array([m.rows[r].gold for r in self.rows], dtype=bool)
 
     def ranked(self, w: np.ndarray | None) -> list[int]:
@@ -145,23 +157,57 @@ def questions(data: dict[str, list[Material]], params: FusionParams
     return {c: [Question(m, params) for m in ms] for c, ms in data.items()}
 
 
+def fold_weights(qs: dict[str, list[Question]], group: Callable[[Material], str],
+                 l2: float = L2) -> tuple[dict[str, np.ndarray | None], int]:
+    """Per group, the raw weights fitted on the other groups' questions of the fitted sets
+    (None: the fold keeps RRF, its weights missing the dev bar), and how many folds kept RRF."""
+    groups = sorted({group(q.m) for ms in qs.values() for q in ms})
+    out: dict[str, np.ndarray | None] = {}
+    for g in groups:
+        train = [q for c in TRAIN_CORPORA for q in qs[c] if group(q.m) != g]
+        w: np.ndarray | None = np.array(fit(train, l2)["raw"])
+        dev = [q for q in qs["seed"] if q.m.part == "dev" and group(q.m) != g]
+        out[g] = w if holds_bar(dev, w) else None
+    return out, sum(w is None for w in out.values())
+
+
 def cross_validate(qs: dict[str, list[Question]], group: Callable[[Material], str],
                    l2: float = L2) -> tuple[dict[int, np.ndarray | None], int]:
     """Per question (by id of its Question), the raw weights of the fold that left its group
     out (None: the fold kept RRF), and how many folds kept RRF."""
-    groups = sorted({group(q.m) for ms in qs.values() for q in ms})
-    chosen: dict[int, np.ndarray | None] = {}
-    kept_rrf = 0
-    for g in groups:
-        train = [q for c in TRAIN_CORPORA for q in qs[c] if group(q.m) != g]
-        model = fit(train, l2)
-        w = np.array(model["raw"])
-        dev = [q for q in qs["seed"] if q.m.part == "dev" and group(q.m) != g]
-        if not holds_bar(dev, w):
-            w, kept_rrf = None, kept_rrf + 1
-        for q in (q for ms in qs.values() for q in ms if group(q.m) == g):
-            chosen[id(q)] = w if q.m.language in LANGUAGES or ALL_LANGUAGES else None
-    return chosen, kept_rrf
+    weights, kept_rrf = fold_weights(qs, group, l2)
+    return {id(q): weights[group(q.m)] if q.m.language in LANGUAGES or ALL_LANGUAGES else None
+            for ms in qs.values() for q in ms}, kept_rrf
+
+
+Ranker = Callable[[Material, FusionParams, frozenset[str]], list[int]]
+_CANDIDATES: dict[tuple[int, FusionParams, frozenset[str]], Question] = {}
+
+
+def live_order(model: LearnedFusion | None) -> Ranker:
+    """The top K rows the live search gives a replayed question (documents in `exclude` left
+    out): the learned order where `model` applies to its language and parameters, else RRF."""
+    def rank(m: Material, params: FusionParams, exclude: frozenset[str]) -> list[int]:
+        if model is None or not model.applies(m.language, params):
+            return replay(m, params, exclude, K)
+        key = (id(m), replace(params, learned=False), exclude)
+        if key not in _CANDIDATES:
+            _CANDIDATES[key] = Question(m, params, exclude)
+        return _CANDIDATES[key].ranked(np.array(model.weights))
+
+    return rank
+
+
+def live_orders(data: dict[str, list[Material]], group: Callable[[Material], str]
+                ) -> tuple[dict[str, Ranker], Ranker]:
+    """Per group, the live order with weights fitted without it (as cross_validate: a fold
+    missing the dev bar keeps RRF); and the order of the shipped model (fusion_model.json)."""
+    shipped = fusion_model()
+    if shipped is None:
+        return {}, live_order(None)
+    weights, _ = fold_weights(questions(data, SHIPPED), group)
+    return ({g: live_order(None if w is None else replace(shipped, weights=tuple(map(float, w))))
+             for g, w in weights.items()}, live_order(shipped))
 
 
 SETS = (("seed", "dev"), ("seed", "held-out"), ("ret", "ret-sv"), ("ret", "ret-en"),
