@@ -1,6 +1,7 @@
 """Does a small learned score fusion beat reciprocal-rank fusion? (issue 12)
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit_rerank [--write] [--l2 0.01 ...]
+        [--own en --own-l2 0.1 ...]
 
 Per question, the candidates are the fused rows of the replayed legs at the shipped fusion
 parameters (bench/fit_replay.py); each candidate gets the features of
@@ -14,6 +15,8 @@ by weights fitted on the other folds' questions of the seed, ret and ref sets; s
 only. A fold whose weights miss the seed dev bar on its own training dev questions keeps RRF
 (the constraint bench/fit_cv.py puts on the fusion parameters). The learned order applies to
 Swedish questions only (LANGUAGES): English ones keep RRF (bench/fit-rerank.md shows why).
+`--own en` tries English questions with weights of their own, fitted on the training folds'
+English questions only (`--own-l2` their L2); tables split mixed-language sets by language.
 `--write` writes the weights fitted on every question to assistant/data/fusion_model.json.
 """
 
@@ -58,6 +61,8 @@ K = 10  # MRR@10, and the ranking's length
 EXTRA_ON = False  # add the EXTRA features (--extra)
 ALL_LANGUAGES = False  # the learned order for every question (--all-languages)
 BALANCE = False  # weigh each fitted set alike in the loss (--balance), not each question
+OWN: tuple[str, ...] = ()  # question languages with weights fitted on their own questions (--own)
+Weights = dict[str, np.ndarray]  # per question language, raw weights (absent: RRF)
 
 
 def candidates(m: Material, params: FusionParams, exclude: frozenset[str] = frozenset()
@@ -143,11 +148,11 @@ def figures(qs: list[Question], ranked: Callable[[Question], list[int]]) -> tupl
             sum(1 / r for r in ranks if r) / n)
 
 
-def holds_bar(qs: list[Question], w: np.ndarray) -> bool:
-    """Do the weights hold the seed dev bar on these (seed dev) questions?"""
+def holds_bar(qs: list[Question], weights: Weights) -> bool:
+    """Do the weights (per question language) hold the seed dev bar on these questions?"""
     if not qs:
         return True
-    r1, _, mrr = figures(qs, lambda q: q.ranked(w))
+    r1, _, mrr = figures(qs, lambda q: q.ranked(weights.get(q.m.language)))
     return r1 >= DEV_BAR[0] and mrr >= DEV_BAR[1]
 
 
@@ -157,27 +162,42 @@ def questions(data: dict[str, list[Material]], params: FusionParams
     return {c: [Question(m, params) for m in ms] for c, ms in data.items()}
 
 
+def fit_languages(train: list[Question], l2: float, own_l2: float | None = None
+                  ) -> dict[str, dict[str, list[float]]]:
+    """Per question language the learned order applies to, the model fitted for it: one on
+    every training question, or (languages in OWN) one on that language's questions only."""
+    langs = sorted({q.m.language for q in train}) if ALL_LANGUAGES else [*LANGUAGES, *OWN]
+    pooled = fit(train, l2) if set(langs) - set(OWN) else None
+    return {lang: fit([q for q in train if q.m.language == lang],
+                      l2 if own_l2 is None else own_l2) if lang in OWN else pooled
+            for lang in langs if lang in OWN or pooled is not None}
+
+
 def fold_weights(qs: dict[str, list[Question]], group: Callable[[Material], str],
-                 l2: float = L2) -> tuple[dict[str, np.ndarray | None], int]:
-    """Per group, the raw weights fitted on the other groups' questions of the fitted sets
-    (None: the fold keeps RRF, its weights missing the dev bar), and how many folds kept RRF."""
+                 l2: float = L2, own_l2: float | None = None
+                 ) -> tuple[dict[str, Weights], int]:
+    """Per group, the raw weights per question language fitted on the other groups'
+    questions of the fitted sets (empty: the fold keeps RRF, its weights missing the dev bar),
+    and how many folds kept RRF."""
     groups = sorted({group(q.m) for ms in qs.values() for q in ms})
-    out: dict[str, np.ndarray | None] = {}
+    out: dict[str, Weights] = {}
     for g in groups:
         train = [q for c in TRAIN_CORPORA for q in qs[c] if group(q.m) != g]
-        w: np.ndarray | None = np.array(fit(train, l2)["raw"])
+        w = {lang: np.array(model["raw"])
+             for lang, model in fit_languages(train, l2, own_l2).items()}
         dev = [q for q in qs["seed"] if q.m.part == "dev" and group(q.m) != g]
-        out[g] = w if holds_bar(dev, w) else None
-    return out, sum(w is None for w in out.values())
+        out[g] = w if holds_bar(dev, w) else {}
+    return out, sum(not w for w in out.values())
 
 
 def cross_validate(qs: dict[str, list[Question]], group: Callable[[Material], str],
-                   l2: float = L2) -> tuple[dict[int, np.ndarray | None], int]:
-    """Per question (by id of its Question), the raw weights of the fold that left its group
-    out (None: the fold kept RRF), and how many folds kept RRF."""
-    weights, kept_rrf = fold_weights(qs, group, l2)
-    return {id(q): weights[group(q.m)] if q.m.language in LANGUAGES or ALL_LANGUAGES else None
-            for ms in qs.values() for q in ms}, kept_rrf
+                   l2: float = L2, own_l2: float | None = None
+                   ) -> tuple[dict[int, np.ndarray | None], int]:
+    """Per question (by id of its Question), the raw weights for its language of the fold that
+    left its group out (None: RRF), and how many folds kept RRF."""
+    weights, kept_rrf = fold_weights(qs, group, l2, own_l2)
+    return {id(q): weights[group(q.m)].get(q.m.language) for ms in qs.values() for q in ms
+            }, kept_rrf
 
 
 Ranker = Callable[[Material, FusionParams, frozenset[str]], list[int]]
@@ -206,7 +226,8 @@ def live_orders(data: dict[str, list[Material]], group: Callable[[Material], str
     if shipped is None:
         return {}, live_order(None)
     weights, _ = fold_weights(questions(data, SHIPPED), group)
-    return ({g: live_order(None if w is None else replace(shipped, weights=tuple(map(float, w))))
+    lang = shipped.languages[0] if shipped.languages else ""
+    return ({g: live_order(replace(shipped, weights=tuple(map(float, w[lang]))) if w else None)
              for g, w in weights.items()}, live_order(shipped))
 
 
@@ -216,38 +237,85 @@ SCORED = (("seed+ret", "dev"), ("seed+ret", "held-out"), ("seed+ret", "ret-sv"),
           ("seed+ret", "ret-en"))
 
 
-def table(qs: dict[str, list[Question]], chosen: dict[int, np.ndarray | None]
-          ) -> tuple[list[str], dict[str, float]]:
-    """Markdown rows per set: RRF replayed and the cross-validated learned fusion; and the
-    mean R@1 / MRR over the six fitted sets and the largest R@1 loss."""
-    lines = ["| corpus | set | n | RRF R@1 | R@5 | MRR@10 | learned R@1 | R@5 | MRR@10 |",
-             "|---" * 9 + "|"]
-    summary = {"rrf_r1": 0.0, "learned_r1": 0.0, "rrf_mrr": 0.0, "learned_mrr": 0.0,
-               "worst_r1": 0.0}
+def cells(qs: dict[str, list[Question]]) -> list[tuple[str, str, str, list[Question]]]:
+    """The table's cells: each set (SETS, then SCORED) whole ("all"), and per question
+    language where it holds more than one."""
+    out = []
     for corpus, part in (*SETS, *SCORED):
         part_qs = [q for q in qs[corpus] if q.m.part == part]
+        langs = sorted({q.m.language for q in part_qs})
+        out.append((corpus, part, "all", part_qs))
+        if len(langs) > 1:
+            out += [(corpus, part, lang, [q for q in part_qs if q.m.language == lang])
+                    for lang in langs]
+    return out
+
+
+def table(qs: dict[str, list[Question]], chosen: dict[int, np.ndarray | None]
+          ) -> tuple[list[str], dict[str, float]]:
+    """Markdown rows per set and language: RRF replayed and the cross-validated learned fusion;
+    the mean R@1 / MRR over the six fitted sets, the mean R@1 per question language over the
+    fitted sets' cells in that language, and the largest R@1 loss of any fitted cell."""
+    lines = ["| corpus | set | lang | n | RRF R@1 | R@5 | MRR@10 | learned R@1 | R@5 | MRR@10 |",
+             "|---" * 10 + "|"]
+    summary = {"rrf_r1": 0.0, "learned_r1": 0.0, "rrf_mrr": 0.0, "learned_mrr": 0.0,
+               "worst_r1": 0.0}
+    per_lang: dict[str, list[tuple[float, float]]] = {}
+    for corpus, part, lang, part_qs in cells(qs):
         rrf = figures(part_qs, lambda q: q.ranked(None))
         learned = figures(part_qs, lambda q: q.ranked(chosen[id(q)]))
         n = sum(q.m.question.answerable for q in part_qs)
-        lines.append(f"| {corpus} | {part} | {n} | "
+        lines.append(f"| {corpus} | {part} | {lang} | {n} | "
                      + " | ".join(f"{v:.3f}" for v in (*rrf, *learned)) + " |")
-        if (corpus, part) in SETS:
+        if (corpus, part) not in SETS:
+            continue
+        summary["worst_r1"] = min(summary["worst_r1"], learned[0] - rrf[0])
+        if lang == "all":
             summary["rrf_r1"] += rrf[0] / len(SETS)
             summary["learned_r1"] += learned[0] / len(SETS)
             summary["rrf_mrr"] += rrf[2] / len(SETS)
             summary["learned_mrr"] += learned[2] / len(SETS)
-            summary["worst_r1"] = min(summary["worst_r1"], learned[0] - rrf[0])
+        if lang != "all" or len({q.m.language for q in part_qs}) == 1:
+            per_lang.setdefault(part_qs[0].m.language, []).append((rrf[0], learned[0]))
+    for lang, pairs in per_lang.items():
+        summary[f"rrf_r1_{lang}"] = sum(r for r, _ in pairs) / len(pairs)
+        summary[f"learned_r1_{lang}"] = sum(v for _, v in pairs) / len(pairs)
     return lines, summary
 
 
 def variant(args: argparse.Namespace) -> str:
     """Set the experiment's switches; a line naming them."""
-    global EXTRA_ON, BALANCE, ALL_LANGUAGES
+    global EXTRA_ON, BALANCE, ALL_LANGUAGES, OWN
     EXTRA_ON, BALANCE, ALL_LANGUAGES = args.extra, args.balance, args.all_languages
+    OWN = tuple(args.own)
+    own = (f"; {', '.join(OWN)} questions by weights fitted on their own language's "
+           "training questions only" if OWN else "")
     return (f"Features: {', '.join(names())}; loss weighs each "
             f"{'set' if BALANCE else 'question'} alike; learned order for "
-            f"{'every question' if ALL_LANGUAGES else 'questions in ' + ', '.join(LANGUAGES)}"
-            f" (others: RRF).")
+            f"{'every question' if ALL_LANGUAGES else 'questions in ' + ', '.join(LANGUAGES + OWN)}"
+            f" (others: RRF){own}.")
+
+
+def section(qs: dict[str, list[Question]], group: Callable[[Material], str], l2: float,
+            own_l2: float | None) -> tuple[list[str], dict[str, dict[str, list[float]]]]:
+    """One variant's markdown section, and the models fitted on every question."""
+    chosen, kept = cross_validate(qs, group, l2, own_l2)
+    lines, s = table(qs, chosen)
+    models = fit_languages([q for c in TRAIN_CORPORA for q in qs[c]], l2, own_l2)
+    langs = sorted(k[len("rrf_r1_"):] for k in s if k.startswith("rrf_r1_"))
+    own = f", own-language L2 {own_l2:g}" if OWN and own_l2 is not None else ""
+    out = [f"## L2 {l2:g}{own}", "", *lines, "",
+           f"Mean over the six sets: R@1 RRF {s['rrf_r1']:.3f}, learned "
+           f"{s['learned_r1']:.3f}; MRR@10 RRF {s['rrf_mrr']:.3f}, learned "
+           f"{s['learned_mrr']:.3f}; largest R@1 loss {s['worst_r1']:+.3f}; folds "
+           f"keeping RRF (dev bar): {kept}", "",
+           "Mean R@1 over the fitted sets' cells per question language: " + "; ".join(
+               f"{lang} RRF {s['rrf_r1_' + lang]:.3f}, learned {s['learned_r1_' + lang]:.3f}"
+               for lang in langs), ""]
+    for lang, model in models.items():
+        out += [f"Fitted on everything, for {lang} (standardised weights): " + ", ".join(
+            f"{f} {w:+.2f}" for f, w in zip(names(), model["weights"], strict=True)), ""]
+    return out, models
 
 
 def write(model: dict[str, list[float]], l2: float) -> None:
@@ -268,6 +336,10 @@ def main() -> int:
     parser.add_argument("--balance", action="store_true", help="weigh each set alike")
     parser.add_argument("--all-languages", action="store_true",
                         help="the learned order for every question language")
+    parser.add_argument("--own", nargs="*", default=[], metavar="LANG",
+                        help="question languages given weights fitted on their own questions")
+    parser.add_argument("--own-l2", type=float, nargs="*", default=[],
+                        help="L2 strengths for the --own languages' fits (default: --l2's)")
     parser.add_argument("--write", action="store_true", help="write the fitted model")
     args = parser.parse_args()
     out = [variant(args), ""]
@@ -275,19 +347,11 @@ def main() -> int:
     ret_docs = {m.question.id: m.question.gold[0].doc for m in data["ret"] if m.question.gold}
     qs = questions(data, SHIPPED)
     for l2 in args.l2:
-        chosen, kept = cross_validate(qs, lambda m: group_of(m, ret_docs), l2)
-        lines, s = table(qs, chosen)
-        model = fit([q for c in TRAIN_CORPORA for q in qs[c]], l2)
-        out += [f"## L2 {l2:g}", "", *lines, "",
-                f"Mean over the six sets: R@1 RRF {s['rrf_r1']:.3f}, learned "
-                f"{s['learned_r1']:.3f}; MRR@10 RRF {s['rrf_mrr']:.3f}, learned "
-                f"{s['learned_mrr']:.3f}; largest R@1 loss {s['worst_r1']:+.3f}; folds "
-                f"keeping RRF (dev bar): {kept}", "",
-                "Fitted on everything (standardised weights): " + ", ".join(
-                    f"{f} {w:+.2f}" for f, w in zip(names(), model["weights"], strict=True)),
-                ""]
-        if args.write and l2 == args.l2[0]:
-            write(model, l2)
+        for own_l2 in args.own_l2 or [None]:
+            lines, models = section(qs, lambda m: group_of(m, ret_docs), l2, own_l2)
+            out += lines
+            if args.write and l2 == args.l2[0] and own_l2 == (args.own_l2 or [None])[0]:
+                write(models[LANGUAGES[0]], l2)
     args.out.write_text("\n".join(out), encoding="utf-8")
     print("\n".join(out))
     return 0
