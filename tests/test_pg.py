@@ -19,6 +19,8 @@ from assistant.index.pgstore import PgStore, open_pg_store, terms, tsquery, tsve
 from assistant.index.pgwriter import PgWriter
 from assistant.index.storage import IndexStore
 from assistant.model.embed import HashEmbedder
+from assistant.retrieval.fusion import FusionParams
+from assistant.retrieval.learned import LearnedFusion, fitted_fields
 
 from .test_index import CountingEmbedder
 
@@ -29,6 +31,31 @@ QUERIES = ["Försäkringskassan betalar", "survey municipalities", "boende styrg
 def _count(url: str, sql: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute(sql).fetchone()[0])
+
+
+def test_the_learned_order_is_the_same_on_both_stores(
+    hash_settings: Settings, pg_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the learned fusion applies only to the default model's vectors; here a model that applies
+    # to the fake embedder's, so the deeper legs and every candidate's coverage run on both stores
+    import assistant.engine as engine
+
+    model = LearnedFusion((1.0, -0.2, 1.0, -0.1, 0.1, 0.7, 0.8, -1.0), ("sv",),
+                          tuple(sorted(fitted_fields(FusionParams()).items())))
+    monkeypatch.setattr(engine, "fusion_model", lambda: model)
+    build_index(hash_settings, HashEmbedder())
+    pg = hash_settings.with_overrides(database_url=pg_url)
+    build_index(pg, HashEmbedder())
+    embedded, postgres = Engine(hash_settings, HashEmbedder()), Engine(pg, HashEmbedder())
+    question = "Vem betalar ut etableringsersättningen?"
+    assert postgres.fusion is model and model.applies("sv", postgres.params)
+    a, b = embedded.search([question], k=5)[0], postgres.search([question], k=5)[0]
+    assert a and [h.chunk.id for h in a] == [h.chunk.id for h in b]
+    # scores come from cosines here, and the folder store keeps float16 codes: near, not equal
+    assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-3)
+    asked, same = postgres.ask(question), embedded.ask(question)
+    assert (asked.text, asked.mode) == (same.text, same.mode)
+    assert [c.hit.chunk.id for c in asked.citations] == [c.hit.chunk.id for c in same.citations]
 
 
 def test_tokens_and_queries_follow_fts5() -> None:
