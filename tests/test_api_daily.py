@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from assistant.api.unzip import expand
 from assistant.cli import main
 from assistant.config import Settings
-from assistant.index.feedback_store import Feedback, FeedbackStore
+from assistant.index.feedback_store import Feedback, FeedbackLog, FeedbackStore
 
 from .servers import indexed_app
 
@@ -135,13 +135,18 @@ def test_feedback_export_eval_round_trip_without_personal_numbers(
     assert report["questions"][0]["rank"] is not None  # the pointed passage is found again
 
 
-def test_feedback_retention_applies_on_write(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path, retention_days=30)
+def check_retention_on_write(store: FeedbackLog) -> None:
+    """A store kept 30 days drops what is older as it takes a new entry (either backend)."""
     now = datetime(2026, 6, 1, tzinfo=UTC)
     store.add(Feedback("helpful", "old question"), now=now - timedelta(days=31))
     store.add(Feedback("helpful", "recent question"), now=now - timedelta(days=29))
     store.add(Feedback("wrong", "new question"), now=now)
     assert [e["question"] for e in store.entries()] == ["recent question", "new question"]
+    assert store.entries()[-1]["created"] == "2026-06-01T00:00:00+00:00"
+
+
+def test_feedback_retention_applies_on_write(tmp_path: Path) -> None:
+    check_retention_on_write(FeedbackStore(tmp_path, retention_days=30))
 
 
 # --- bulk upload ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ health check that watches the database; a real server (pgserver)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -13,11 +13,12 @@ from fastapi.testclient import TestClient
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.index.builder import build_index
-from assistant.index.feedback_store import Feedback, FeedbackStore, open_feedback
+from assistant.index.feedback_store import FeedbackStore, open_feedback
 from assistant.index.pgfeedback import PgFeedbackStore
 from assistant.model.embed import HashEmbedder
 
 from .servers import create_app
+from .test_api_daily import check_retention_on_write
 
 KEY = "test-key-0123456789"
 PERSONNUMMER = "19811218-9876"  # valid date and Luhn check digit
@@ -54,12 +55,7 @@ def test_feedback_store_follows_the_settings(settings: Settings, hash_settings: 
 
 def test_database_feedback_retention_applies_on_write(pg_url: str) -> None:
     store = PgFeedbackStore(pg_url, retention_days=30)
-    now = datetime(2026, 6, 1, tzinfo=UTC)
-    store.add(Feedback("helpful", "old question"), now=now - timedelta(days=31))
-    store.add(Feedback("helpful", "recent question"), now=now - timedelta(days=29))
-    store.add(Feedback("wrong", "new question"), now=now)
-    assert [e["question"] for e in store.entries()] == ["recent question", "new question"]
-    assert store.entries()[-1]["created"] == "2026-06-01T00:00:00+00:00"  # as the file has it
+    check_retention_on_write(store)  # the file store's test: the same entries, the same times
     store.close()
 
 
