@@ -48,7 +48,7 @@ STANDIN = CACHE / "models" / "e5-small-1layer"
 import scale_corpus  # noqa: E402
 import scale_fit  # noqa: E402
 from bench_core import percentile  # noqa: E402
-from scale_model import ensure_standin, ensure_standin_onnx  # noqa: E402
+from scale_model import ensure_standin, ensure_standin_onnx, onnx_folder  # noqa: E402
 
 from assistant.config import DEFAULT_MODEL, Settings, load_settings  # noqa: E402
 
@@ -155,7 +155,7 @@ def serve(args: argparse.Namespace) -> int:
         from assistant.model.e5onnx import OnnxEmbedder
         from assistant.model.embed import E5_PREFIXES
 
-        embedder = OnnxEmbedder(Path(settings.model + "-onnx"), settings.model, E5_PREFIXES,
+        embedder = OnnxEmbedder(onnx_folder(Path(settings.model)), settings.model, E5_PREFIXES,
                                 threads=settings.threads)
     engine = Engine(settings, embedder)
     texts = questions(args.questions)

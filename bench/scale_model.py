@@ -69,7 +69,12 @@ def ensure_standin_onnx(standin: Path) -> Path:
     it, so that a serving process can load it without torch, as the product does."""
     from assistant.model.e5export import export, is_exported
 
-    target = Path(standin).with_name(Path(standin).name + "-onnx")
+    target = onnx_folder(standin)
     if not is_exported(target, standin):
         export(standin, target)
     return target
+
+
+def onnx_folder(standin: Path) -> Path:
+    """Where the stand-in's ONNX export lives: beside it."""
+    return Path(standin).with_name(Path(standin).name + "-onnx")
