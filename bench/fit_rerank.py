@@ -1,7 +1,7 @@
 """Does a small learned score fusion beat reciprocal-rank fusion? (issue 12)
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.fit_rerank [--write] [--l2 0.01 ...]
-        [--own en --own-l2 0.1 ...]
+        [--own en --own-l2 0.1 ...] [--answer-type] [--extra]
 
 Per question, the candidates are the fused rows of the replayed legs at the shipped fusion
 parameters (bench/fit_replay.py); each candidate gets the features of
@@ -54,11 +54,17 @@ from bench.fit_replay import gold_rank, replay, replay_legs
 # four features again for a question not in Swedish.
 EXTRA = ("dense_z", "sentence_z", "other_dense_gap", "other_sentence_gap", "other_lexical_rr",
          "other_rrf")
+# Tried, not shipped (--answer-type): for a who/when/how-many question, whether the candidate's
+# best sentence holds what it asks for (an actor, a date, a number: answer.question.satisfies),
+# and whether it does not.
+ANSWER_TYPE = ("kind_satisfied", "kind_unsatisfied")
+TYPED_KINDS = ("who", "when", "count")
 L2 = 0.01  # on the standardised weights, per question of training data
 SHIPPED = replace(FusionParams(), learned=False)
 LANGUAGES = ("sv",)  # question languages the learned order applies to (others keep RRF)
 K = 10  # MRR@10, and the ranking's length
 EXTRA_ON = False  # add the EXTRA features (--extra)
+ANSWER_TYPE_ON = False  # add the ANSWER_TYPE features (--answer-type)
 ALL_LANGUAGES = False  # the learned order for every question (--all-languages)
 BALANCE = False  # weigh each fitted set alike in the loss (--balance), not each question
 OWN: tuple[str, ...] = ()  # question languages with weights fitted on their own questions (--own)
@@ -77,6 +83,11 @@ def candidates(m: Material, params: FusionParams, exclude: frozenset[str] = froz
                      for ranking in getattr(m, leg)] for leg in ("dense", "sentence")}
     x = features(fused, legs, cosines, {r: m.rows[r].language for r in rows},
                  {r: m.rows[r].lexical_coverage for r in rows}, m.language, params)
+    if ANSWER_TYPE_ON:
+        typed = m.kind in TYPED_KINDS
+        x = np.hstack([x, np.array([[typed and m.rows[r].satisfied,
+                                     typed and not m.rows[r].satisfied] for r in rows],
+                                   dtype=float).reshape(len(rows), len(ANSWER_TYPE))])
     if not EXTRA_ON:
         return rows, x
     extra = np.zeros((len(rows), len(EXTRA)))
@@ -91,7 +102,8 @@ def candidates(m: Material, params: FusionParams, exclude: frozenset[str] = froz
 
 def names() -> tuple[str, ...]:
     """The features in use."""
-    return FEATURES + EXTRA if EXTRA_ON else FEATURES
+    return (FEATURES + (ANSWER_TYPE if ANSWER_TYPE_ON else ())
+            + (EXTRA if EXTRA_ON else ()))
 
 
 class Question:
@@ -285,8 +297,9 @@ def table(qs: dict[str, list[Question]], chosen: dict[int, np.ndarray | None]
 
 def variant(args: argparse.Namespace) -> str:
     """Set the experiment's switches; a line naming them."""
-    global EXTRA_ON, BALANCE, ALL_LANGUAGES, OWN
+    global EXTRA_ON, ANSWER_TYPE_ON, BALANCE, ALL_LANGUAGES, OWN
     EXTRA_ON, BALANCE, ALL_LANGUAGES = args.extra, args.balance, args.all_languages
+    ANSWER_TYPE_ON = args.answer_type
     OWN = tuple(args.own)
     own = (f"; {', '.join(OWN)} questions by weights fitted on their own language's "
            "training questions only" if OWN else "")
@@ -333,6 +346,8 @@ def main() -> int:
     parser.add_argument("--l2", type=float, nargs="*", default=[L2],
                         help="L2 strengths to cross-validate (the first is written)")
     parser.add_argument("--extra", action="store_true", help="add the EXTRA features")
+    parser.add_argument("--answer-type", action="store_true",
+                        help="add the ANSWER_TYPE features")
     parser.add_argument("--balance", action="store_true", help="weigh each set alike")
     parser.add_argument("--all-languages", action="store_true",
                         help="the learned order for every question language")
