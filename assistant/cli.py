@@ -149,10 +149,8 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
     """Build the index with a progress bar, then print what happened to each document."""
     from tqdm import tqdm
 
-    from assistant.engine import Engine
-    from assistant.index.builder import build_index, corpus_files
+    from assistant.index.builder import LazyEmbedder, build_index, corpus_files
 
-    engine = Engine(settings)
     sizes = {name: path.stat().st_size for name, path in corpus_files(settings.corpus_dir)}
     started = time.perf_counter()
     with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
@@ -161,7 +159,7 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
             bar.set_postfix_str(name[-40:], refresh=False)
             bar.update(sizes.get(name, 0))
 
-        report = build_index(settings, engine.embedder, progress=step)
+        report = build_index(settings, LazyEmbedder(settings), progress=step)
     elapsed = time.perf_counter() - started
     print(f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
           f"{len(report.removed)} removed, {len(report.failed)} failed "

@@ -88,7 +88,7 @@ def run_worker(settings: Settings, poll_s: float = 1.0, once: bool = False,
     def embedder() -> Embedder:  # loaded on the first job, then kept
         if not model:
             model.append(load_embedder(settings.model, settings.model_dir, settings.threads,
-                                       settings.batch_size, settings.encoder))
+                                       settings.batch_size, settings.encoder, bulk=True))
         return model[0]
 
     log.info("worker %s waiting for jobs", worker)

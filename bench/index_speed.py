@@ -7,6 +7,11 @@ machine falls on both alike. Compare the ratios, not the seconds. Run from the r
         [--corpus DIR ...] [--rounds 2] [--encoders sentence-transformers onnx onnx-int8] \
         [--interleaved N]
 ("onnx" is the fp32 graph, the default since issue 15's follow-up; "onnx-int8" the opt-in one.)
+An ONNX encoder named with "@N" takes batches of at most N padded tokens (e5onnx.BATCH_TOKENS
+by default): "onnx@1000000" batches 32 rows whatever their length, as before issue 15's
+"Encoder batches". Builds load their encoder as the product's builds do (`bulk`: ONNX batches
+side by side); "/alone" after the encoder's name runs one batch at a time on every thread, as
+before ("onnx/alone@1000000": the encoder as it was).
 """
 
 from __future__ import annotations
@@ -109,11 +114,15 @@ def main() -> None:
     settings = load_settings()
     configure_threads(settings)
     embedders = {}
-    for encoder in args.encoders:
+    for name in args.encoders:
+        encoder, _, tokens = name.partition("@")
+        encoder, alone = encoder.removesuffix("/alone"), encoder.endswith("/alone")
         started = time.perf_counter()
-        embedders[encoder] = load_embedder(settings.model, settings.model_dir, settings.threads,
-                                           settings.batch_size, encoder)
-        print(json.dumps({"encoder": encoder, "load_s": round(time.perf_counter() - started, 1)}),
+        embedders[name] = load_embedder(settings.model, settings.model_dir, settings.threads,
+                                        settings.batch_size, encoder, bulk=not alone)
+        if tokens:
+            embedders[name].batch_tokens = int(tokens)
+        print(json.dumps({"encoder": name, "load_s": round(time.perf_counter() - started, 1)}),
               flush=True)
     if args.interleaved:
         for corpus in args.corpus:
@@ -123,7 +132,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for corpus in args.corpus:
             for encoder in args.encoders:
-                row = build_once(corpus, encoder, embedders[encoder])
+                base = encoder.partition("@")[0].removesuffix("/alone")
+                row = build_once(corpus, base, embedders[encoder])
                 results.setdefault((str(corpus), encoder), []).append(row)
                 print(json.dumps({"corpus": str(corpus), "encoder": encoder, **row}), flush=True)
     for corpus in args.corpus:

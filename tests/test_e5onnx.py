@@ -68,18 +68,25 @@ def test_onnx_folder_sits_beside_the_converted_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lengths", "size", "expected"),
+    ("lengths", "size", "tokens", "expected"),
     [
-        ([], 2, []),
-        ([3], 2, [[0]]),
-        ([2, 9, 4, 9], 2, [[1, 3, 2, 0]]),  # longest first, ties in input order; short rows
-        ([5, 5, 5], 1, [[0, 1, 2]]),  # fill a batch past batch_size up to its token budget
-        ([4000, 10, 4000], 8, [[0, 2, 1]]),  # batch_size rows of any length, as before
-        ([4000, 10, 4000], 1, [[0], [2], [1]]),
+        ([], 2, 512, []),
+        ([3], 2, 512, [[0]]),
+        ([2, 9, 4, 9], 2, 512, [[1, 3], [2, 0]]),  # longest first, ties in input order
+        ([5, 5, 5], 8, 10, [[0, 1], [2]]),  # padded tokens: rows times the longest row
+        ([9, 2, 2, 2], 8, 20, [[0, 1], [2, 3]]),  # the longest row sets the batch's width
+        ([4000, 10, 4000], 8, 512, [[0], [2], [1]]),  # a row longer than the budget: alone
+        ([10] * 5, 2, 512, [[0, 1], [2, 3], [4]]),  # batch_size caps short rows
     ],
 )
-def test_batches_group_rows_by_length(lengths, size, expected) -> None:
-    assert _batches(lengths, size) == expected
+def test_batches_hold_at_most_size_rows_and_the_token_budget(lengths, size, tokens,
+                                                             expected) -> None:
+    assert _batches(lengths, size, tokens) == expected
+
+
+def test_default_batches_of_chunk_length_texts_are_small() -> None:
+    # 200-token chunks go two at a time under the default budget (bench/RESULTS.md)
+    assert _batches([200] * 5, 32) == [[0, 1], [2, 3], [4]]
 
 
 class FakeEncoding:
@@ -124,10 +131,9 @@ def fake_onnx(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSession, FakeTokeniz
     return session, tokenizer
 
 
-def test_rows_come_back_in_input_order_prefixed_nfc_and_normalised(fake_onnx, monkeypatch) -> None:
+def test_rows_come_back_in_input_order_prefixed_nfc_and_normalised(fake_onnx) -> None:
     session, tokenizer = fake_onnx
-    monkeypatch.setattr(e5onnx, "_BATCH_TOKENS", 30)
-    embedder = OnnxEmbedder(Path("unused"), DEFAULT, batch_size=2)
+    embedder = OnnxEmbedder(Path("unused"), DEFAULT, batch_size=2, batch_tokens=40)
     texts = ["ab", unicodedata.normalize("NFD", "Växjö"), "a", "abcdef", "abc"]
     vectors = embedder.passages(texts)
     assert tokenizer.inputs == ["passage: " + unicodedata.normalize("NFC", t) for t in texts]
@@ -138,6 +144,25 @@ def test_rows_come_back_in_input_order_prefixed_nfc_and_normalised(fake_onnx, mo
     assert [s[1] for s in session.shapes] == [17, 14, 12]  # sorted by length: little padding
     assert embedder.queries(["x"]).shape == (1, 3) and tokenizer.inputs[-1] == "query: x"
     assert embedder.passages([]).shape == (0, 3)
+
+
+def test_batches_side_by_side_give_the_same_rows_on_one_thread_sessions(monkeypatch) -> None:
+    sessions: list[tuple[FakeSession, int | None]] = []
+
+    def session(path: Path, threads: int | None) -> FakeSession:
+        sessions.append((FakeSession(), threads))
+        return sessions[-1][0]
+
+    monkeypatch.setattr(e5onnx, "_session", session)
+    monkeypatch.setattr(e5onnx, "_tokenizer", lambda path: FakeTokenizer())
+    texts = ["ab" * n for n in range(1, 40)]
+    alone = OnnxEmbedder(Path("unused"), DEFAULT, threads=2, batch_tokens=64)
+    together = OnnxEmbedder(Path("unused"), DEFAULT, threads=2, batch_tokens=64,
+                            side_by_side=True)
+    assert np.array_equal(alone.passages(texts), together.passages(texts))
+    assert [threads for _, threads in sessions] == [2, 1]  # side by side: one thread each
+    shapes = [sorted(s.shapes) for s, _ in sessions]  # side by side: in any order
+    assert len(shapes[1]) > 1 and shapes[0] == shapes[1]
 
 
 def test_load_embedder_picks_the_encoder(tmp_path: Path, monkeypatch, fake_onnx) -> None:

@@ -202,7 +202,7 @@ def remove_document(
         if doc in catalog:
             write_entry(settings.corpus_dir, doc, None)
         log.info("removed %s from the corpus", doc)
-        return _build(settings, embedder or _LazyEmbedder(settings), None)
+        return _build(settings, embedder or LazyEmbedder(settings), None)
 
 
 def _erase_stored(settings: Settings, doc: str) -> bool:
@@ -236,8 +236,9 @@ def _indexed_names(settings: Settings) -> set[str]:
     return names
 
 
-class _LazyEmbedder:
-    """The configured model, loaded only when something has to be embedded."""
+class LazyEmbedder:
+    """The configured model, loaded for bulk encoding (see load_embedder) only when something
+    has to be embedded."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -252,7 +253,8 @@ class _LazyEmbedder:
     def model(self) -> Embedder:
         if self._model is None:
             s = self.settings
-            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size, s.encoder)
+            self._model = load_embedder(s.model, s.model_dir, s.threads, s.batch_size, s.encoder,
+                                        bulk=True)
         return self._model
 
     @property

@@ -16,8 +16,11 @@ from assistant.model.embed import model_inputs, normalise_rows
 __all__ = ["OnnxEmbedder"]
 
 MAX_TOKENS = 512  # e5-small's position table; longer inputs are cut, as sentence-transformers does
-# Padded tokens per batch: batches of short texts grow past batch_size until they hold this many.
-_BATCH_TOKENS = 32 * 128
+# Padded tokens per batch (besides batch_size rows at most; one row at least). Small batches
+# keep the layers' activations in the CPU's caches: on 2 cores, 512 encoded the same texts
+# about 1.5x faster than the earlier 32 rows of up to 4,096 tokens, with the same vectors
+# (bench/RESULTS.md, issue 15, "Encoder batches").
+BATCH_TOKENS = 512
 
 
 class OnnxEmbedder:
@@ -26,17 +29,23 @@ class OnnxEmbedder:
     def __init__(
         self, folder: Path, name: str, prefixes: tuple[str, str] = ("query: ", "passage: "),
         batch_size: int = 32, threads: int | None = None, int8: bool = False,
+        batch_tokens: int = BATCH_TOKENS, side_by_side: bool = False,
     ) -> None:
         from assistant.model.e5export import INT8_FILE, MODEL_FILE, TOKENIZER_FILE
 
         self.name = name
         self.prefixes = prefixes
         self.batch_size = max(1, batch_size)
+        self.batch_tokens = batch_tokens
+        # Side by side: `threads` batches at once, one thread each (about 1.2x the texts a
+        # second of one batch on `threads` threads, but a lone query takes longer: index
+        # builds only; bench/RESULTS.md, issue 15, "Encoder batches").
+        self._workers = max(1, threads or 1) if side_by_side else 1
         # Both loads take a second or more and release the GIL for much of it: side by side,
         # a new process is ready sooner (bench/RESULTS.md, issue 15).
         with ThreadPoolExecutor(1) as pool:
             graph = Path(folder) / (INT8_FILE if int8 else MODEL_FILE)
-            session = pool.submit(_session, graph, threads)
+            session = pool.submit(_session, graph, 1 if self._workers > 1 else threads)
             self._tokenizer = _tokenizer(Path(folder) / TOKENIZER_FILE)
             self._session = session.result()
         self.dim = int(self._session.get_outputs()[0].shape[-1])
@@ -56,8 +65,14 @@ class OnnxEmbedder:
             return out
         encodings = self._tokenizer.encode_batch(model_inputs(texts, prefix))
         ids = [e.ids for e in encodings]
-        for batch in _batches([len(i) for i in ids], self.batch_size):
-            out[batch] = self._run([ids[i] for i in batch])
+        batches = _batches([len(i) for i in ids], self.batch_size, self.batch_tokens)
+        if self._workers > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(self._workers) as pool:  # Run releases the GIL
+                vectors = list(pool.map(lambda b: self._run([ids[i] for i in b]), batches))
+        else:
+            vectors = [self._run([ids[i] for i in b]) for b in batches]
+        for batch, rows in zip(batches, vectors, strict=True):
+            out[batch] = rows
         return normalise_rows(out)
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
@@ -71,15 +86,17 @@ class OnnxEmbedder:
         return self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
 
 
-def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Row numbers grouped by similar token count (longest first), so little padding is run."""
+def _batches(lengths: list[int], batch_size: int, batch_tokens: int = BATCH_TOKENS
+             ) -> list[list[int]]:
+    """Row numbers grouped by similar token count (longest first), so little padding is run:
+    at most `batch_size` rows and `batch_tokens` padded tokens a batch, one row at least."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     for i in order:
         if batches:
             current = batches[-1]
             width = lengths[current[0]]  # the longest of the batch comes first
-            if len(current) < batch_size or (len(current) + 1) * width <= _BATCH_TOKENS:
+            if len(current) < batch_size and (len(current) + 1) * width <= batch_tokens:
                 current.append(i)
                 continue
         batches.append([i])

@@ -171,10 +171,12 @@ def onnx_dir(model_dir: Path) -> Path:
 
 def load_embedder(
     model: str, model_dir: Path, threads: int | None = None, batch_size: int = 32,
-    encoder: str = "auto",
+    encoder: str = "auto", bulk: bool = False,
 ) -> Embedder:
     """The embedder the settings name: "hash" is the test fake; the default model runs on ONNX
-    Runtime unless sentence-transformers is asked for; any other model on sentence-transformers."""
+    Runtime unless sentence-transformers is asked for; any other model on sentence-transformers.
+    `bulk`: for index builds, where throughput counts more than one text's latency (ONNX
+    Runtime runs `threads` batches side by side, one thread each)."""
     kind = encoder_kind(model, encoder)
     if kind == "hash":
         return HashEmbedder()
@@ -186,5 +188,5 @@ def load_embedder(
         int8 = kind == "onnx-int8"
         folder = ensure_onnx(onnx_dir(model_dir), _converted_dir(Path(model_dir), model), int8)
         return OnnxEmbedder(folder, model, E5_PREFIXES, batch_size=batch_size, threads=threads,
-                            int8=int8)
+                            int8=int8, side_by_side=bulk)
     return SentenceTransformerEmbedder(model, model_dir, batch_size=batch_size, threads=threads)
