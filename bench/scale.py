@@ -143,6 +143,22 @@ def write_profile(profiler: cProfile.Profile, path: Path) -> None:
     print(f"profile: {path}", file=sys.stderr)
 
 
+def standin_embedder(settings: Settings, encoder: str, bulk: bool = False) -> Any:
+    """The stand-in on `encoder`: "onnx" as the product runs its default model (ONNX Runtime;
+    `bulk`: batches side by side, as builds run), else sentence-transformers."""
+    if encoder != "onnx":
+        from assistant.model.embed import load_embedder
+
+        return load_embedder(settings.model, settings.model_dir, settings.threads,
+                             settings.batch_size)
+    from assistant.model.e5onnx import OnnxEmbedder
+    from assistant.model.embed import E5_PREFIXES
+
+    return OnnxEmbedder(onnx_folder(Path(settings.model)), settings.model, E5_PREFIXES,
+                        batch_size=settings.batch_size, threads=settings.threads,
+                        side_by_side=bulk)
+
+
 def serve(args: argparse.Namespace) -> int:
     """The child: a fresh process that answers one question, then times search and ask."""
     spawned = float(args.serve_child)
@@ -150,13 +166,8 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()  # ASSISTANT_* from the parent
     configure_threads(settings)
-    embedder = None
-    if args.serve_encoder == "onnx":  # as the default model is served: no torch in the process
-        from assistant.model.e5onnx import OnnxEmbedder
-        from assistant.model.embed import E5_PREFIXES
-
-        embedder = OnnxEmbedder(onnx_folder(Path(settings.model)), settings.model, E5_PREFIXES,
-                                threads=settings.threads)
+    # on ONNX as the default model is served: no torch in the process
+    embedder = (standin_embedder(settings, "onnx") if args.serve_encoder == "onnx" else None)
     engine = Engine(settings, embedder)
     texts = questions(args.questions)
     engine.ask(texts[0])
@@ -277,13 +288,12 @@ def throughput(corpus_dir: Path, model_dir: Path, threads: int = 2, batch: int =
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every structural figure at one size; see the module docstring."""
     from assistant.engine import configure_threads
-    from assistant.model.embed import load_embedder
 
     record: dict[str, Any] = {"bench": "scale", "date": time.strftime("%Y-%m-%d %H:%M"),
                               "commit": commit(), "machine": machine()}
     model_dir = REPO / "models"
     standin = ensure_standin(STANDIN, model_dir)
-    if args.serve_encoder == "onnx":
+    if "onnx" in (args.serve_encoder, args.build_encoder):
         ensure_standin_onnx(standin)
     pool = scale_corpus.read_pool(scale_corpus.source_folders(REPO))
     name = f"{args.chunks}-s{args.seed}"
@@ -297,10 +307,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.database:
         record["backend"] = "postgres (pgserver, same machine)"
     configure_threads(settings)
-    embedder = load_embedder(settings.model, settings.model_dir, settings.threads,
-                             settings.batch_size)
+    embedder = standin_embedder(settings, args.build_encoder, bulk=True)
     record["model"] = {"name": "e5-small-1layer (stand-in)", "path": str(standin),
                        "threads": settings.threads, "batch_size": settings.batch_size,
+                       "building_encoder": args.build_encoder,
                        "serving_encoder": args.serve_encoder}
     small = scale_corpus.small_document(pool, args.seed)
     added = corpus_dir / small.name
@@ -396,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-encoder", choices=("onnx", "sentence-transformers"),
                         default="onnx", help="how the serving process runs the stand-in "
                         "(onnx: exported beside it, as the default model is served)")
+    parser.add_argument("--build-encoder", choices=("onnx", "sentence-transformers"),
+                        default="onnx", help="how builds run the stand-in (onnx: batches side "
+                        "by side, as the product builds with its default model; until session "
+                        "7 every build ran on sentence-transformers)")
     parser.add_argument("--serve-child", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
