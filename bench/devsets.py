@@ -141,6 +141,14 @@ def merged_corpus(target: Path, sources: Sequence[Path]) -> Path:
     return target
 
 
+def query_embedder(settings: Settings) -> CachedQueries:
+    """The configured embedding model, its query vectors remembered (CachedQueries)."""
+    from assistant.model.embed import load_embedder
+
+    return CachedQueries(load_embedder(settings.model, settings.model_dir, settings.threads,
+                                       settings.batch_size, settings.encoder))
+
+
 class CachedQueries:
     """The embedder with query vectors remembered by text: `search` and `ask` embed the same
     question, and a parameter grid would embed it once per row."""
@@ -542,10 +550,7 @@ def main() -> int:
     date = dt.date.today().isoformat()
     settings = load_settings()
     configure_threads(settings)
-    from assistant.model.embed import load_embedder
-
-    embedder = CachedQueries(load_embedder(settings.model, settings.model_dir, settings.threads,
-                                           settings.batch_size, settings.encoder))
+    embedder = query_embedder(settings)
     # keys the plain-dense vector cache; `name` stays the model's (the refusal model is fitted
     # for one model's cosines, and holds them at their mean for any other name)
     embedder.cache_key = cache_name(settings)

@@ -78,11 +78,7 @@ def materials() -> dict[str, list[Material]]:
         return {c: pickle.loads((cache / f"{c}.pkl").read_bytes()) for c in order}
     settings = load_settings()
     configure_threads(settings)
-    from assistant.model.embed import load_embedder
-
-    embedder = devsets.CachedQueries(load_embedder(settings.model, settings.model_dir,
-                                                   settings.threads, settings.batch_size,
-                                                   settings.encoder))
+    embedder = devsets.query_embedder(settings)
     dirs = devsets.corpus_dirs(devsets.EVAL)
     files = {n: p for s in devsets.eval_sets(devsets.EVAL) for n, p in s.parts}
     seeds = {"seed": (), "ref": ("seed",), "ret": ("ref",), "seed+ret": ("ret", "ref")}

@@ -69,11 +69,7 @@ def devsets_query(text: str, engine: Engine) -> str:
 def main() -> int:
     settings = load_settings()
     configure_threads(settings)
-    from assistant.model.embed import load_embedder
-
-    embedder = devsets.CachedQueries(load_embedder(settings.model, settings.model_dir,
-                                                   settings.threads, settings.batch_size,
-                                                   settings.encoder))
+    embedder = devsets.query_embedder(settings)
     for corpus in sys.argv[1:] or list(SETS):
         n, same, live, replay = check(corpus, embedder)
         print(f"{corpus}: {same}/{n} Swedish questions in the same top-10 order; top-1 gold "

@@ -57,11 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = load_settings()
     configure_threads(settings)
-    from assistant.model.embed import load_embedder
-
-    embedder = devsets.CachedQueries(load_embedder(settings.model, settings.model_dir,
-                                                   settings.threads, settings.batch_size,
-                                                   settings.encoder))
+    embedder = devsets.query_embedder(settings)
     dirs = devsets.corpus_dirs(devsets.EVAL)
     print("| set | lang | n | k | beta | R@1 | MRR@10 |\n|---|---|---|---|---|---|---|")
     for es in devsets.eval_sets(devsets.EVAL):
