@@ -78,9 +78,11 @@ class Engine:
         """Ranked hits for each query; the queries are embedded in one batch."""
         reader = self.reader
         vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
+        fusion = self.fusion  # the question's language matters only where it applies
         with snapshot(reader):
             return [search_vector(reader, q, v, k, filters, self.params,
-                                  language=question_language(q), model=self.fusion)
+                                  language=question_language(q) if fusion else None,
+                                  model=fusion)
                     for q, v in zip(queries, vectors, strict=True)]
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
