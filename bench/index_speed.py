@@ -113,10 +113,11 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     configure_threads(settings)
-    embedders = {}
+    embedders, encoders = {}, {}  # by the name given: the embedder, and its encoder setting
     for name in args.encoders:
         encoder, _, tokens = name.partition("@")
         encoder, alone = encoder.removesuffix("/alone"), encoder.endswith("/alone")
+        encoders[name] = encoder
         started = time.perf_counter()
         embedders[name] = load_embedder(settings.model, settings.model_dir, settings.threads,
                                         settings.batch_size, encoder, bulk=not alone)
@@ -132,8 +133,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for corpus in args.corpus:
             for encoder in args.encoders:
-                base = encoder.partition("@")[0].removesuffix("/alone")
-                row = build_once(corpus, base, embedders[encoder])
+                row = build_once(corpus, encoders[encoder], embedders[encoder])
                 results.setdefault((str(corpus), encoder), []).append(row)
                 print(json.dumps({"corpus": str(corpus), "encoder": encoder, **row}), flush=True)
     for corpus in args.corpus:
