@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from scale import commit  # noqa: E402
+from scale import commit, folder_bytes  # noqa: E402
 
 from assistant.index.commits import (  # noqa: E402
     open_commit,
@@ -41,11 +41,6 @@ from assistant.index.commits import (  # noqa: E402
 from assistant.index.segment import CHUNK_VECTORS, FILES, SENTENCE_VECTORS  # noqa: E402
 from assistant.index.store import set_search_threads  # noqa: E402
 from assistant.index.vectors import finished  # noqa: E402
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under a folder (what ``du -sb`` counts, less the folders)."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def graph_file(path: Path) -> dict[str, Any] | None:

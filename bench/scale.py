@@ -47,7 +47,7 @@ STANDIN = CACHE / "models" / "e5-small-1layer"
 
 import scale_corpus  # noqa: E402
 import scale_fit  # noqa: E402
-from bench_core import percentile  # noqa: E402
+from bench_core import percentile, spread  # noqa: E402
 from scale_model import ensure_standin, ensure_standin_onnx, onnx_folder  # noqa: E402
 
 from assistant.config import DEFAULT_MODEL, Settings, load_settings  # noqa: E402
@@ -79,11 +79,17 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under a folder (what ``du -sb`` counts, less the folders); 0 when
+    there is none."""
+    if not path.exists():
+        return 0
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
 def folder_mb(path: Path) -> float:
     """Bytes of the files under a folder, in MB."""
-    if not path.exists():
-        return 0.0
-    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+    return round(folder_bytes(path) / 1e6, 1)
 
 
 def machine() -> dict[str, Any]:
@@ -193,13 +199,10 @@ def serve(args: argparse.Namespace) -> int:
         if profiler:
             profiler.disable()
             write_profile(profiler, Path(args.profile_to))
-        result["search_ms"] = {"queries": len(search), "p50": round(percentile(search, 50), 1),
-                               "p95": round(percentile(search, 95), 1)}
-        result["ask_ms"] = {"questions": len(ask), "p50": round(percentile(ask, 50), 1),
-                            "p95": round(percentile(ask, 95), 1)}
+        result["search_ms"] = {"queries": len(search), **spread(search)}
+        result["ask_ms"] = {"questions": len(ask), **spread(ask)}
         # CPU time of the process (2 torch threads can make it exceed wall time)
-        result["search_cpu_ms"] = {"p50": round(percentile(search_cpu, 50), 1),
-                                   "p95": round(percentile(search_cpu, 95), 1)}
+        result["search_cpu_ms"] = spread(search_cpu)
         result["ask_cpu_ms"] = {"p50": round(percentile(ask_cpu, 50), 1)}
         result["rss_mb"] = rss_mb()
         result["peak_rss_mb"] = rss_mb("VmHWM")
