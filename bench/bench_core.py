@@ -37,6 +37,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    """Median and 95th percentile of timings, in their unit to a tenth."""
+    return {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)}
+
+
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
     return {"cpus": os.cpu_count(), "platform": platform.platform(),

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import scale_corpus  # noqa: E402
-from bench_core import percentile  # noqa: E402
+from bench_core import percentile, spread  # noqa: E402
 from scale import CACHE, STANDIN, commit, default_questions, questions  # noqa: E402
 from scale_model import ensure_standin  # noqa: E402
 
@@ -152,16 +152,11 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             "segments": len(getattr(store, "segments", ())),
             "queries": len(t["search"]), "loadavg": [round(x, 2) for x in load],
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-            "search_ms": {"p50": round(percentile(t["search"], 50), 1),
-                          "p95": round(percentile(t["search"], 95), 1)},
-            "search_cpu_ms": {"p50": round(percentile(t["search_cpu"], 50), 1),
-                              "p95": round(percentile(t["search_cpu"], 95), 1)},
-            "search_learned_ms": {"p50": round(percentile(t["deep"], 50), 1),
-                                  "p95": round(percentile(t["deep"], 95), 1),
+            "search_ms": spread(t["search"]), "search_cpu_ms": spread(t["search_cpu"]),
+            "search_learned_ms": {**spread(t["deep"]),
                                   "cpu_p50": round(percentile(t["deep_cpu"], 50), 1)}
             if t["deep"] else None,
-            "ask_ms": {"p50": round(percentile(t["ask"], 50), 1),
-                       "p95": round(percentile(t["ask"], 95), 1)},
+            "ask_ms": spread(t["ask"]),
             "profiled": bool(profiler)})
         engine.close()
     return records
