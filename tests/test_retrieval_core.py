@@ -13,7 +13,7 @@ from assistant.config import Settings
 from assistant.model.embed import HashEmbedder
 from assistant.retrieval.concepts import Concept, concept_coverage, query_concepts
 from assistant.retrieval.fusion import FusionParams, fuse, interleave, merge_languages, standardise
-from assistant.retrieval.legs import gate_lexical, lexical_leg, partitions
+from assistant.retrieval.legs import distinctive, gate_lexical, lexical_leg, partitions
 from assistant.retrieval.search import hit_sentence_scores, search_vector
 from assistant.types import DocInfo, Filters, Hit
 
@@ -189,6 +189,24 @@ def test_lexical_leg_stays_within_the_filters(store: MemoryStore) -> None:
                           params)
     assert {store.row_doc(r) for r, _ in every} == {"sv.md", "en.md"}
     assert {store.row_doc(r) for r, _ in english} == {"en.md"}
+
+
+@pytest.mark.parametrize(("share", "kept"), [
+    (None, ["kommun", "skolan", "mars", "etableringsersattning", "kommun"]),  # as asked
+    (1.0, ["kommun", "skolan", "mars", "etableringsersattning"]),  # 2 + 1 + 0 + 1 rows of 4
+    (0.5, ["skolan", "mars", "etableringsersattning"]),  # kommun's 2 rows would make 4 > 2
+    (0.0, ["mars", "etableringsersattning"]),  # found nowhere, mars costs nothing
+])
+def test_distinctive_keeps_the_rarest_words_within_the_share(
+        store: MemoryStore, share: float | None, kept: list[str]) -> None:
+    words = ["kommun", "skolan", "mars", "etableringsersattning", "kommun"]
+    assert [store.document_frequency(w, PLAIN.prefix_min) for w in words] == [2, 1, 0, 1, 2]
+    assert distinctive(store, words, replace(PLAIN, lexical_share=share)) == kept
+
+
+def test_distinctive_keeps_the_rarest_word_past_the_share(store: MemoryStore) -> None:
+    params = replace(PLAIN, lexical_share=0.0)
+    assert distinctive(store, ["kommun", "skolan"], params) == ["skolan"]
 
 
 @pytest.mark.parametrize(("filters", "by_language", "parts"), [

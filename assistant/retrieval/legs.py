@@ -107,10 +107,31 @@ def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partitio
                 params: FusionParams) -> list[tuple[int, float]]:
     """Passages holding the concepts' words, by BM25, within the partitions and gated."""
     covered = sum(len(p.docs) for p in parts) == len(store.docs)  # all documents allowed
-    words = [w for c in concepts for form in c.forms for w in form]
+    words = distinctive(store, [w for c in concepts for form in c.forms for w in form], params)
     found = [(r, score) for r, score in store.lexical(words, params.depth * 4, params.prefix_min)
              if covered or any(store.row_doc(r) in p.members for p in parts)]
     return gate_lexical(store, concepts, found, params)
+
+
+def distinctive(store: IndexStore, words: list[str], params: FusionParams) -> list[str]:
+    """The words the lexical leg searches for: the rarest first, while the passages they are
+    found in (summed over the words) stay within `params.lexical_share` of the index; the
+    rarest found anywhere is always kept (words found nowhere cost nothing). The backend
+    ranks every passage holding any of the words, so the commonest words would cost the
+    most and weigh the least in BM25 (bench/RESULTS.md, issue 15, "The lexical leg's cost")."""
+    if params.lexical_share is None:
+        return words
+    words = list(dict.fromkeys(words))
+    budget = params.lexical_share * store.size()
+    frequency = {w: store.document_frequency(w, params.prefix_min) for w in words}
+    kept: set[str] = set()
+    found = 0
+    for word in sorted(words, key=lambda w: (frequency[w], w)):
+        if found and found + frequency[word] > budget:
+            break
+        kept.add(word)
+        found += frequency[word]
+    return [w for w in words if w in kept]
 
 
 def gate_lexical(store: IndexStore, concepts: list[Concept], found: list[tuple[int, float]],
