@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +16,7 @@ from assistant.config import Settings
 from assistant.model.embed import HashEmbedder
 from assistant.retrieval.concepts import Concept, concept_coverage, query_concepts
 from assistant.retrieval.fusion import FusionParams, fuse, interleave, merge_languages, standardise
+from assistant.retrieval.learned import FEATURES, LearnedFusion, fitted_fields
 from assistant.retrieval.legs import distinctive, gate_lexical, lexical_leg, partitions
 from assistant.retrieval.search import hit_sentence_scores, search_vector
 from assistant.types import DocInfo, Filters, Hit
@@ -233,6 +237,36 @@ def test_search_fuses_the_legs_with_ranks_and_highlights(store: MemoryStore) -> 
     assert hits[0].highlights == ("Länsstyrelsen fördelar anvisningar till kommunerna.",
                                   "Skolan börjar i augusti.")
     assert hits[0].info == SV
+
+
+class _Pinned(MemoryStore):
+    """A store whose reads are bound to the searching thread, as a database snapshot's are;
+    it notes the thread each lexical read comes from."""
+
+    def __init__(self) -> None:
+        super().__init__(STORE_TEXT)
+        self.threads: set[int] = set()
+
+    def snapshot(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+    def lexical(self, words: Sequence[str], limit: int, prefix_min: int
+                ) -> list[tuple[int, float]]:
+        self.threads.add(threading.get_ident())
+        return super().lexical(words, limit, prefix_min)
+
+
+@pytest.mark.parametrize("learned", [False, True])
+def test_search_reads_a_thread_bound_store_on_its_own_thread(
+        store: MemoryStore, learned: bool) -> None:
+    pinned, query = _Pinned(), "Länsstyrelsen fördelar anvisningar"
+    vector = store.embedder.queries([query])[0]
+    model = LearnedFusion(tuple(float(f == "rrf") for f in FEATURES), ("sv",),
+                          tuple(sorted(fitted_fields(PLAIN).items())), "hash") if learned else None
+    hits = search_vector(pinned, query, vector, k=2, params=PLAIN, model=model, language="sv")
+    assert pinned.threads == {threading.get_ident()}
+    assert [h.chunk.id for h in hits] == [h.chunk.id for h in search_vector(
+        store, query, vector, k=2, params=PLAIN, model=model, language="sv")]
 
 
 def test_search_balances_languages(store: MemoryStore) -> None:

@@ -94,6 +94,12 @@ def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> Ind
     return SegmentWriter(settings.index_dir, dim, previous)
 
 
+def thread_bound(store: IndexStore) -> bool:
+    """Whether a search's reads must all come from its own thread (a database snapshot is
+    pinned to one); a commit's segments can be read from any thread."""
+    return getattr(store, "snapshot", None) is not None
+
+
 def snapshot(store: IndexStore) -> AbstractContextManager[Any]:
     """A context in which one search reads one state of the index: the database's snapshot
     (builds commit while servers search); a commit's segments never change, so nothing for it."""

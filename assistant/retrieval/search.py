@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
+from assistant.index.backend import thread_bound
 from assistant.index.storage import IndexStore
 from assistant.retrieval.concepts import (
     Concept,
@@ -25,6 +29,12 @@ from assistant.retrieval.legs import (
     sentence_rankings,
 )
 from assistant.types import Chunk, Filters, Hit
+
+# The lexical leg runs beside the dense legs on a segment index: SQLite and FAISS both release
+# the GIL, so a lone query is answered sooner, for somewhat more CPU time (bench/RESULTS.md,
+# issue 15, "The lexical leg's cost"). A few workers, so that concurrent requests do not queue
+# behind one another's lexical leg.
+_LEXICAL = ThreadPoolExecutor(4, thread_name_prefix="lexical")
 
 
 def dense_query(text: str, params: FusionParams) -> str:
@@ -62,11 +72,12 @@ def search_vector(
         x = _candidate_features(store, fused, legs, cosines, concepts, language or "", params)
         fused = model.rerank(fused, x)[:k]
     else:
+        lexical = _lexical_beside(store, concepts, parts, params)
         legs = {
             "dense": dense_chunks(store, vector, parts, params.depth, params.language_pull),
             "sentence": dense_sentences(store, vector, parts, params.depth,
                                         params.language_pull),
-            "lexical": [row for row, _ in lexical_leg(store, concepts, parts, params)],
+            "lexical": [row for row, _ in lexical()],
         }
         fused = fuse(legs, params)[:k]
     chunks = store.chunks(row for row, _ in fused)
@@ -79,18 +90,27 @@ def search_vector(
     ]
 
 
+def _lexical_beside(store: IndexStore, concepts: list[Concept], parts: list[Partition],
+                    params: FusionParams) -> Callable[[], list[tuple[int, float]]]:
+    """The lexical leg, started on a worker while the dense legs run here; where the store's
+    reads are bound to this thread (a database snapshot), it runs here when asked for."""
+    if thread_bound(store):
+        return partial(lexical_leg, store, concepts, parts, params)
+    return _LEXICAL.submit(lexical_leg, store, concepts, parts, params).result
+
+
 def _deep_legs(store: IndexStore, vector: np.ndarray, parts: list[Partition],
                concepts: list[Concept], params: FusionParams
                ) -> tuple[dict[str, list[int]], dict[str, list[list[tuple[int, float]]]]]:
     """The three legs (`params.depth` each), from per-language searches COSINE_DEPTH deep
     whose cosines the learned fusion's features look up."""
     deep = max(params.depth, COSINE_DEPTH)
+    lexical = _lexical_beside(store, concepts, parts, replace(params, depth=deep))
     cosines = {"dense": chunk_rankings(store, vector, parts, deep),
                "sentence": sentence_rankings(store, vector, parts, deep)}
     legs = {leg: merge_languages([r[:params.depth] for r in rankings], params.depth,
                                  params.language_pull) for leg, rankings in cosines.items()}
-    lexical = lexical_leg(store, concepts, parts, replace(params, depth=deep))
-    legs["lexical"] = [row for row, _ in lexical][:params.depth]
+    legs["lexical"] = [row for row, _ in lexical()][:params.depth]
     return legs, cosines
 
 
