@@ -144,9 +144,15 @@ def gate_lexical(store: IndexStore, concepts: list[Concept], found: list[tuple[i
     English passage shares one or two common words with it.
     """
     texts = store.lexical_texts(r for r, _ in found)
-    context = {doc: document_context(store.docs[doc])
-               for doc in {store.row_doc(r) for r, _ in found}}
-    kept = [(r, score) for r, score in found
-            if concept_coverage(concepts, texts[r], params.prefix_min,
-                                context[store.row_doc(r)]) >= params.min_coverage]
-    return kept[: params.depth]
+    context: dict[str, str] = {}
+    kept: list[tuple[int, float]] = []
+    for row, score in found:
+        doc = store.row_doc(row)
+        if doc not in context:
+            context[doc] = document_context(store.docs[doc])
+        if concept_coverage(concepts, texts[row], params.prefix_min,
+                            context[doc]) >= params.min_coverage:
+            kept.append((row, score))
+            if len(kept) == params.depth:  # the rest could only come after these
+                break
+    return kept
