@@ -19,7 +19,7 @@ from assistant.index.storage import IndexStore
 from assistant.lang.fold import fold
 from assistant.retrieval.concepts import Concept, concept_coverage, document_context, query_concepts
 from assistant.retrieval.fusion import FusionParams
-from assistant.retrieval.legs import distinctive, partitions
+from assistant.retrieval.legs import lexical_words, partitions
 from assistant.retrieval.search import dense_query
 from assistant.types import Filters
 
@@ -102,8 +102,7 @@ def collect(store: IndexStore, embedder: Any, questions: list[Question], parts: 
             for row, score in store.search_sentences(vector, DEPTH * 4, p.restriction):
                 best[row] = max(best.get(row, -1.0), score)
             m.sentence.append(sorted(best.items(), key=lambda i: (-i[1], i[0]))[:DEPTH])
-        words = distinctive(store, [w for c in concepts for form in c.forms for w in form],
-                            params)  # the words the live leg searches for
+        words = lexical_words(store, concepts, params)  # those the live leg searches for
         m.lexical = [r for r, _ in store.lexical(words, DEPTH * 4, params.prefix_min)]
         m.concepts = concept_docs(concepts, docs_of)
         near = {r for leg in (*m.dense, *m.sentence) for r, _ in leg[:NEAR]}

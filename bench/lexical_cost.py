@@ -4,7 +4,7 @@
     PYTHONPATH=$PWD .venv/bin/python bench/lexical_cost.py bench/cache/scale/index-100000-s15
 
 For each question's lexical words (the concepts' forms, as `lexical_leg` asks for them; with
-`--share S`, only the rarest words within that share, `legs.distinctive`), per segment, in CPU
+`--share S`, only the rarest words within that share, `legs.lexical_words`), per segment, in CPU
 ms per question:
 - `ranked`: the leg's own statement, the best `depth × 4` rows by bm25;
 - `by_rank`: the same through FTS5's `ORDER BY rank`;
@@ -36,7 +36,7 @@ from scale import commit, default_questions, questions  # noqa: E402
 from assistant.index.store import fts_match, open_store  # noqa: E402
 from assistant.retrieval.concepts import query_concepts  # noqa: E402
 from assistant.retrieval.fusion import FusionParams  # noqa: E402
-from assistant.retrieval.legs import distinctive  # noqa: E402
+from assistant.retrieval.legs import lexical_words  # noqa: E402
 
 K1 = 1.2  # FTS5's bm25 constant: a phrase's share tends to idf × (K1 + 1)
 
@@ -79,8 +79,7 @@ def measure(index: Path, question_file: Path, share: float | None) -> dict[str, 
     same = 0
     for text in texts:
         concepts = query_concepts(store, text, params)
-        words = list(dict.fromkeys(distinctive(
-            store, [w for c in concepts for form in c.forms for w in form], params)))
+        words = list(dict.fromkeys(lexical_words(store, concepts, params)))
         match = fts_match(words, params.prefix_min)
         for segment in store.segments.values():
             db = segment.db

@@ -107,10 +107,17 @@ def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partitio
                 params: FusionParams) -> list[tuple[int, float]]:
     """Passages holding the concepts' words, by BM25, within the partitions and gated."""
     covered = sum(len(p.docs) for p in parts) == len(store.docs)  # all documents allowed
-    words = distinctive(store, [w for c in concepts for form in c.forms for w in form], params)
+    words = lexical_words(store, concepts, params)
     found = [(r, score) for r, score in store.lexical(words, params.depth * 4, params.prefix_min)
              if covered or any(store.row_doc(r) in p.members for p in parts)]
     return gate_lexical(store, concepts, found, params)
+
+
+def lexical_words(store: IndexStore, concepts: list[Concept], params: FusionParams
+                  ) -> list[str]:
+    """The words the lexical leg searches for: those of every form of the question's concepts,
+    the rarest of them within the share (`distinctive`)."""
+    return distinctive(store, [w for c in concepts for form in c.forms for w in form], params)
 
 
 def distinctive(store: IndexStore, words: list[str], params: FusionParams) -> list[str]:
