@@ -48,10 +48,10 @@ def timed(db: Any, sql: str, args: tuple[Any, ...]) -> tuple[list[Any], float]:
     return result, (time.process_time() - started) * 1000
 
 
-def prunable(db: Any, words: list[str], prefix_min: int, worst_kept: float) -> int:
-    """Rows an exact MaxScore pass would still score: the summed document frequencies of the
-    phrases left once the commonest are dropped while their upper bounds stay < worst_kept."""
-    rows = db.execute("SELECT count(*) FROM lexical").fetchone()[0]
+def prunable(db: Any, rows: int, words: list[str], prefix_min: int, worst_kept: float) -> int:
+    """Rows an exact MaxScore pass would still score, of a segment's `rows`: the summed
+    document frequencies of the phrases left once the commonest are dropped while their upper
+    bounds stay < worst_kept."""
     bounds = []
     for word in words:
         (df,) = db.execute("SELECT count(*) FROM lexical WHERE lexical MATCH ?",
@@ -77,11 +77,13 @@ def measure(index: Path, question_file: Path, share: float | None) -> dict[str, 
     totals = {"ranked": 0.0, "by_rank": 0.0, "matched": 0.0}
     rows = {"matched": 0, "to_score": 0}
     same = 0
+    sizes = {number: segment.db.execute("SELECT count(*) FROM lexical").fetchone()[0]
+             for number, segment in store.segments.items()}
     for text in texts:
         concepts = query_concepts(store, text, params)
         words = list(dict.fromkeys(lexical_words(store, concepts, params)))
         match = fts_match(words, params.prefix_min)
-        for segment in store.segments.values():
+        for number, segment in store.segments.items():
             db = segment.db
             ranked, ms = timed(db, "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical "
                                    "MATCH ? ORDER BY bm25(lexical) LIMIT ?", (match, limit))
@@ -95,7 +97,7 @@ def measure(index: Path, question_file: Path, share: float | None) -> dict[str, 
             totals["matched"] += ms
             rows["matched"] += count
             worst = -ranked[-1][1] if len(ranked) >= limit else 0.0
-            rows["to_score"] += prunable(db, words, params.prefix_min, worst)
+            rows["to_score"] += prunable(db, sizes[number], words, params.prefix_min, worst)
     n = len(texts)
     return {
         "bench": "lexical_cost", "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit(),
