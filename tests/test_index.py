@@ -106,7 +106,7 @@ def test_corrupt_current_falls_back_then_fails_clearly(hash_settings: Settings) 
     build_index(hash_settings, HashEmbedder())
     (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
-    store = hash_settings.index_dir / "seg-000002" / STORE  # report.txt's new segment
+    store = hash_settings.index_dir / "seg-000003" / STORE  # report.txt's new segment
     store.write_bytes(store.read_bytes()[:100])  # truncate
     path, _ = open_commit(hash_settings.index_dir)
     assert path.name == "commit-000001.json"
@@ -146,7 +146,7 @@ def test_commit_point_describes_the_build(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
     path, body = open_commit(hash_settings.index_dir)
     assert body["build"]["model"] == "hash" and body["commit"] == path.stem
-    assert [set(s["files"]) for s in body["segments"]] == [set(FILES)]
+    assert [set(s["files"]) for s in body["segments"]] == [set(FILES)] * 2  # sv, en
     assert sorted(body["documents"]) == ["ansvar.md", "housing.html", "report.txt"]
 
 
@@ -234,7 +234,7 @@ def test_fallback_is_the_newest_older_commit_that_checks(hash_settings: Settings
     for i in range(2):
         path.write_text(f"Report number {i}.\n", encoding="utf-8")
         build_index(hash_settings, HashEmbedder())
-    damaged = hash_settings.index_dir / "seg-000002" / STORE
+    damaged = hash_settings.index_dir / "seg-000003" / STORE  # only commit-000002's
     damaged.write_bytes(damaged.read_bytes()[:100])
     path.write_text("Report number 2.\n", encoding="utf-8")
     report = build_index(hash_settings, HashEmbedder())  # over commit-000001, the last good one
@@ -252,7 +252,7 @@ def test_leftovers_of_interrupted_builds_are_cleared(hash_settings: Settings) ->
     build_index(hash_settings, HashEmbedder())
     names = sorted(p.name for p in hash_settings.index_dir.iterdir())
     assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "file-stats.json",
-                     "seg-000001", "seg-000010"]
+                     "seg-000001", "seg-000002", "seg-000010"]
 
 
 @pytest.mark.parametrize("change", ["edited", "escaping"])

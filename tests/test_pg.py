@@ -18,6 +18,7 @@ from assistant.index.pgschema import MIGRATIONS, connect, mask_url, migrate
 from assistant.index.pgstore import PgStore, open_pg_store, terms, tsquery, tsvector
 from assistant.index.pgwriter import PgWriter
 from assistant.index.storage import IndexStore
+from assistant.index.store import open_store
 from assistant.model.embed import HashEmbedder
 from assistant.retrieval.fusion import FusionParams
 from assistant.retrieval.learned import LearnedFusion, fitted_fields
@@ -65,6 +66,23 @@ def test_tokens_and_queries_follow_fts5() -> None:
     assert tsquery(["boende", "bo", "boende"], 5) == "'boende':* | 'bo'"
 
 
+def test_bm25_scores_as_one_segment_does(hash_settings: Settings, pg_url: str) -> None:
+    (hash_settings.corpus_dir / "report.txt").unlink()  # Swedish only: one segment
+    build_index(hash_settings, HashEmbedder())
+    pg = hash_settings.with_overrides(database_url=pg_url)
+    build_index(pg, HashEmbedder())
+    embedded, postgres = open_store(hash_settings.index_dir), Engine(pg, HashEmbedder()).reader
+    try:
+        assert len(embedded.segments) == 1
+        words = ["forsakringskassan", "kommunerna", "boende", "styrgruppen"]
+        lexical = [(embedded.chunks([r])[r].id, round(s, 9))
+                   for r, s in embedded.lexical(words, 10, 5)]
+        assert len(lexical) >= 2 and lexical == [(postgres.chunks([r])[r].id, round(s, 9))
+                                                 for r, s in postgres.lexical(words, 10, 5)]
+    finally:
+        embedded.close()
+
+
 def test_mask_url_hides_the_password() -> None:
     assert mask_url("postgresql://app:s3cret@db:5432/x") == "postgresql://app:***@db:5432/x"
     assert mask_url("postgresql://db/x") == "postgresql://db/x"
@@ -82,10 +100,11 @@ def test_the_same_answers_as_the_embedded_store(hash_settings: Settings, pg_url:
         assert [h.chunk.id for h in a] == [h.chunk.id for h in b], query
         assert [h.chunk for h in a] == [h.chunk for h in b]
     words = ["forsakringskassan", "kommunerna", "survey", "boende"]
-    lexical = [(embedded.reader.chunks([r])[r].id, round(s, 9))
-               for r, s in embedded.reader.lexical(words, 10, 5)]
-    assert lexical == [(postgres.reader.chunks([r])[r].id, round(s, 9))
-                       for r, s in postgres.reader.lexical(words, 10, 5)]
+    # the folder store scores BM25 per segment (here one Swedish, one English), PostgreSQL
+    # over the whole table: the same passages, scores equal on one segment (the test below)
+    assert ({embedded.reader.chunks([r])[r].id for r, _ in embedded.reader.lexical(words, 10, 5)}
+            == {postgres.reader.chunks([r])[r].id
+                for r, _ in postgres.reader.lexical(words, 10, 5)})
     for word in words:
         assert (embedded.reader.document_frequency(word, 5)
                 == postgres.reader.document_frequency(word, 5))

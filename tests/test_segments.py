@@ -39,35 +39,39 @@ def test_adding_a_document_writes_one_small_segment(hash_settings: Settings) -> 
     build_index(hash_settings, HashEmbedder())
     first = hash_settings.index_dir / "seg-000001"
     before = _stamps(first)
-    (hash_settings.corpus_dir / "new.md").write_text("# Ny\n\nSpråkcafé på biblioteket.\n",
-                                                     encoding="utf-8")
+    (hash_settings.corpus_dir / "new.md").write_text(
+        "# Ny\n\nSpråkcaféet på biblioteket är öppet för alla som vill öva svenska.\n",
+        encoding="utf-8")
     report = build_index(hash_settings, HashEmbedder())
     assert report.indexed == ["new.md"] and report.generation == "commit-000002"
-    assert [(s["name"], s["docs"], s["deleted"]) for s in _segments(hash_settings)] == [
-        ("seg-000001", ["ansvar.md", "housing.html", "report.txt"], []),
-        ("seg-000002", ["new.md"], [])]
+    assert [(s["name"], s["docs"], s["languages"], s["deleted"])
+            for s in _segments(hash_settings)] == [
+        ("seg-000001", ["ansvar.md", "housing.html"], ["sv"], []),  # one per language
+        ("seg-000002", ["report.txt"], ["en"], []),
+        ("seg-000003", ["new.md"], ["sv"], [])]
     assert _stamps(first) == before  # not rewritten, not copied
 
 
 def test_a_replaced_document_is_a_tombstone(hash_settings: Settings) -> None:
     build_index(hash_settings, HashEmbedder())
-    (hash_settings.corpus_dir / "report.txt").write_text("Parkeringstillstånd för boende.\n",
-                                                         encoding="utf-8")
+    (hash_settings.corpus_dir / "housing.html").write_text(
+        "<html><body><p>Parkeringstillstånd för boende.</p></body></html>", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
-    first, second = _segments(hash_settings)
-    assert first["deleted"] == ["report.txt"] and second["docs"] == ["report.txt"]
+    swedish, _, changed = _segments(hash_settings)
+    assert swedish["deleted"] == ["housing.html"] and changed["docs"] == ["housing.html"]
     store = open_store(hash_settings.index_dir)
     try:
         facts = store.documents()
         assert store.size() == sum(f.chunks for f in facts.values())
-        vector = HashEmbedder().queries(["report"])[0]
+        vector = HashEmbedder().queries(["boende"])[0]
         rows = [r for r, _ in store.search_chunks(vector, 100, None)]
         assert len(rows) == store.size()
-        assert [store.row_doc(r) for r in rows].count("report.txt") == facts["report.txt"].chunks
+        assert ([store.row_doc(r) for r in rows].count("housing.html")
+                == facts["housing.html"].chunks)
         assert store.document_frequency("parkeringstillstand", 5) == 1
         assert all(store.chunks([r])[r].text.startswith("Parkering")
-                   for r, _ in store.lexical(["parkeringstillstand", "report"], 10, 5)
-                   if store.row_doc(r) == "report.txt")
+                   for r, _ in store.lexical(["parkeringstillstand", "boende"], 10, 5)
+                   if store.row_doc(r) == "housing.html")
     finally:
         store.close()
 
@@ -90,8 +94,8 @@ def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Se
                                                                 ) -> None:
     build_index(hash_settings, HashEmbedder())
     (hash_settings.corpus_dir / "report.txt").write_text("Second version.\n", encoding="utf-8")
-    build_index(hash_settings, HashEmbedder())  # version 1 stays, tombstoned, in seg-000001
-    assert "report.txt" in _held(hash_settings.index_dir / "seg-000001")
+    build_index(hash_settings, HashEmbedder())  # version 1 stays, tombstoned, in seg-000002
+    assert "report.txt" in _held(hash_settings.index_dir / "seg-000002")
     remove_document(hash_settings, "report.txt", HashEmbedder())
     assert all("report.txt" not in _held(f) for f in segment_folders(hash_settings.index_dir))
     assert all("report.txt" not in s["docs"] for s in _segments(hash_settings))
@@ -122,7 +126,7 @@ def test_verify_rehashes_what_opening_only_sizes(hash_settings: Settings,
     monkeypatch.setenv("ASSISTANT_MODEL", "hash")
     args = ["index", "--verify", "--index", str(hash_settings.index_dir)]
     assert main(args) == 0
-    assert "1 segments, 4 files match" in capsys.readouterr().out
+    assert "2 segments, 8 files match" in capsys.readouterr().out
     vectors = hash_settings.index_dir / "seg-000001" / "chunks.faiss"
     data = bytearray(vectors.read_bytes())
     data[-1] ^= 0xFF  # same size: opening does not notice
@@ -160,4 +164,37 @@ def test_an_older_format_asks_for_a_rebuild_and_goes_with_it(hash_settings: Sett
     report = build_index(hash_settings, HashEmbedder())
     assert {"gen-000003", "CURRENT"} <= set(report.pruned)
     assert sorted(p.name for p in hash_settings.index_dir.iterdir()) == [
-        "LOCK", "commit-000001.json", "file-stats.json", "seg-000001"]
+        "LOCK", "commit-000001.json", "file-stats.json", "seg-000001", "seg-000002"]
+
+
+def test_merge_plan_keeps_languages_apart() -> None:
+    languages = ["sv", "sv", "sv", "en", "en", "sv", "sv", None]  # None: written before the split
+    segments = [{"name": f"s{i}", "docs": [f"d{i}"], "chunks": 5}
+                | ({"languages": [lang]} if lang else {}) for i, lang in enumerate(languages)]
+    live = {s["name"]: 5 for s in segments}
+    allowed = {f"d{i}" for i in range(len(segments))}
+    assert merge_plan(segments, live, allowed) == ["s0", "s1", "s2", "s5", "s6"]
+
+
+def test_a_language_is_searched_in_its_own_segments_without_a_selector(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import store as store_module
+
+    build_index(hash_settings, HashEmbedder())
+    searched: list[tuple[int, object]] = []
+
+    def recording(index, query, k, selector=None, selected=0):  # type: ignore[no-untyped-def]
+        searched.append((int(index.ntotal), selector))
+        return real(index, query, k, selector, selected)
+
+    real = store_module.search
+    monkeypatch.setattr(store_module, "search", recording)
+    store = open_store(hash_settings.index_dir)
+    try:
+        english = tuple(d for d, info in store.docs.items() if info.language == "en")
+        vector = HashEmbedder().queries(["annual report"])[0]
+        hits = store.search_sentences(vector, 50, english)
+        assert english == ("report.txt",) and {store.row_doc(r) for r, _ in hits} == set(english)
+        assert searched == [(store.segments[2].size(True), None)]  # seg-000002 only, whole
+    finally:
+        store.close()

@@ -1,13 +1,14 @@
 """Checkpoints of a build in progress, so that a killed build resumes from its completed
 segments instead of embedding everything again.
 
-A build of the segment store writes its newly embedded documents into sealed segments every
-`CHECKPOINT_CHUNKS` chunks or `CHECKPOINT_S` seconds and lists them in ``build-progress.json``
-with the build's settings. Nothing is served from them until the build's commit point lists
-them. A build that finds the file (the previous one died before its commit) takes a document
-from those segments instead of embedding it when the file's fingerprint and the build
-settings are unchanged; the commit then lists those segments, with their other documents
-tombstoned. A build that commits removes the file; `prune` removes segments no commit lists.
+A build of the segment store writes its newly embedded documents into sealed segments (one
+per language) every `CHECKPOINT_CHUNKS` chunks or `CHECKPOINT_S` seconds and lists them in
+``build-progress.json`` with the build's settings. Nothing is served from them until the
+build's commit point lists them. A build that finds the file (the previous one died before
+its commit) takes a document from those segments instead of embedding it when the file's
+fingerprint and the build settings are unchanged; the commit then lists those segments, with
+their other documents tombstoned. A build that commits removes the file; `prune` removes
+segments no commit lists.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.index.segment import Segment, SegmentBuilder
+from assistant.index.segment import LanguageSegments, Segment
 from assistant.index.storage import DocumentFacts, StoredDocument
 
 PROGRESS = "build-progress.json"
@@ -94,20 +95,22 @@ class Checkpoints:
                             len(document.sentence_vectors))
 
     def flush(self) -> None:
-        """Write the pending documents as one sealed segment and list it in the progress file."""
+        """Write the pending documents as sealed segments (one per language) and list them in
+        the progress file."""
         if not self.pending:
             return
         self.dim = int(self.pending[0].chunk_vectors.shape[1])
-        builder = SegmentBuilder(self.index_dir, self.dim)
+        builders = LanguageSegments(self.index_dir, self.dim)
         try:
             for document in self.pending:
-                builder.add(document)
-            entry = builder.finish()
+                builders.add(document)
+            entries = builders.finish()
         except BaseException:
-            builder.abort()
+            builders.abort()
             raise
-        self.entries[entry["name"]] = entry
-        self.doc_segment.update(dict.fromkeys(entry["docs"], entry["name"]))
+        for entry in entries:
+            self.entries[entry["name"]] = entry
+            self.doc_segment.update(dict.fromkeys(entry["docs"], entry["name"]))
         self.pending, self.pending_chunks = [], 0
         self.flushed = time.monotonic()
         self._save()

@@ -10,6 +10,11 @@
 
 Rows are local positions: a document's chunks (and sentences) are one contiguous run, in
 order. Vectors live only in the FAISS files, which are memory-mapped read-only.
+
+New segments hold documents of one language (`LanguageSegments`): a search restricted to a
+language (every search is, per language, see retrieval/legs.py) then takes or skips whole
+segments and walks each graph unrestricted, instead of scanning a mixed segment's codes
+exactly where the language is a small share of it (vectors.py; bench/RESULTS.md, issue 15).
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class SegmentBuilder:
         self.chunk_row = 0
         self.sentence_chunks: list[np.ndarray] = []
         self.documents: list[str] = []
+        self.languages: set[str] = set()
 
     @property
     def sentences(self) -> int:
@@ -102,6 +108,7 @@ class SegmentBuilder:
              info.year, info.type, info.region, info.form, document.pages,
              json.dumps(document.problems), chunk_lo, self.chunk_row, sent_lo, self.sentences))
         self.documents.append(info.doc)
+        self.languages.add(info.language)
 
     def _add_chunk(self, chunk: Chunk) -> None:
         """One chunk row and its lexical row."""
@@ -131,7 +138,8 @@ class SegmentBuilder:
             np.save(fh, chunks)
         name, files = seal_segment(self.tmp, FILES)
         return {"name": name, "docs": self.documents, "deleted": [],
-                "chunks": self.chunk_row, "sentences": self.sentences, "files": files}
+                "chunks": self.chunk_row, "sentences": self.sentences,
+                "languages": sorted(self.languages), "files": files}
 
     def abort(self) -> None:
         """Drop the unfinished segment."""
@@ -139,6 +147,43 @@ class SegmentBuilder:
 
         self.db.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class LanguageSegments:
+    """New segments written side by side, one per document language; a segment is sealed
+    when it holds `limit` chunks (never, when None) and another of its language started."""
+
+    def __init__(self, index_dir: Path, dim: int, limit: int | None = None) -> None:
+        self.index_dir = index_dir
+        self.dim = dim
+        self.limit = limit
+        self.open: dict[str, SegmentBuilder] = {}
+        self.sealed: list[dict[str, Any]] = []  # entries, in the order they were sealed
+
+    def add(self, document: StoredDocument) -> str:
+        """Write a document into its language's segment; that segment's name."""
+        language = document.info.language
+        builder = self.open.get(language)
+        if builder is None:
+            builder = self.open[language] = SegmentBuilder(self.index_dir, self.dim)
+        builder.add(document)
+        name = builder.tmp.name.removesuffix(".tmp")
+        if self.limit is not None and builder.chunk_row >= self.limit:
+            self.sealed.append(self.open.pop(language).finish())
+        return name
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Seal the open segments; the entries of every segment sealed since the last call."""
+        for language in sorted(self.open, key=lambda lang: self.open[lang].tmp.name):
+            self.sealed.append(self.open.pop(language).finish())
+        entries, self.sealed = self.sealed, []
+        return entries
+
+    def abort(self) -> None:
+        """Drop the unfinished segments (sealed ones are the caller's to drop)."""
+        for builder in self.open.values():
+            builder.abort()
+        self.open.clear()
 
 
 _CHUNK_COLUMNS = ('row, id, doc, ordinal, section, page_start, page_end, start, "end", text, '

@@ -124,7 +124,9 @@ class SegmentStore:
             if len(self._selectors) >= _CACHED_SELECTORS:
                 self._selectors.clear()
             rows = segment.rows(segment.docs if docs is None else docs, sentences)
-            selector = _bitmap(rows, segment.size(sentences)) if len(rows) else None
+            size = segment.size(sentences)
+            # a restriction allowing every row (a language's own segment) needs no selector
+            selector = _bitmap(rows, size) if 0 < len(rows) < size else None
             cached = self._selectors[key] = (selector, len(rows), docs)
         return cached[:2]
 

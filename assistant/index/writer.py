@@ -1,16 +1,18 @@
 """Writes the next commit of a segmented index (`SegmentWriter`, the `IndexWriter` of the FAISS
 + SQLite store) and decides what to merge (`merge_plan`).
 
-A build writes its new and changed documents into one new segment (a new one every
-`SEGMENT_CHUNKS` chunks); documents it keeps stay in their segments untouched; documents it
-drops or replaces become tombstones in theirs. Before the commit point is written, segments
-are merged (their live documents rewritten into one new segment, tombstoned rows dropped):
+A build writes its new and changed documents into one new segment per language (a new one
+every `SEGMENT_CHUNKS` chunks); documents it keeps stay in their segments untouched;
+documents it drops or replaces become tombstones in theirs. Before the commit point is
+written, segments are merged (their live documents rewritten into one new segment per
+language, tombstoned rows dropped):
 
 - every segment that physically holds a document the new commit neither serves nor lists as
   failed (a removed document): the erasure guarantee, see README "Index folder";
 - every segment whose rows are more than half tombstoned;
-- a tier of `MERGE_AT` or more segments of similar size (live chunks within a factor of
-  `TIER_FACTOR`), so the number of segments stays logarithmic in the corpus; segments of
+- a tier of `MERGE_AT` or more segments of one language and similar size (live chunks
+  within a factor of `TIER_FACTOR`), so the number of segments stays logarithmic in the
+  corpus; segments of
   `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for the first two reasons
   (so a large first build is not merged into one segment straight after it is written).
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.index.commits import write_commit
-from assistant.index.segment import Segment, SegmentBuilder
+from assistant.index.segment import LanguageSegments, Segment
 from assistant.index.storage import DocumentFacts, StoredDocument
 from assistant.index.store import SegmentStore
 
@@ -46,10 +48,12 @@ def merge_plan(segments: list[dict[str, Any]], live: Mapping[str, int],
     chosen = {s["name"] for s in segments
               if not set(s["docs"]) <= allowed
               or live[s["name"]] < (1 - MAX_TOMBSTONED) * s["chunks"]}
-    tiers: dict[int, list[str]] = {}
+    tiers: dict[tuple[tuple[str, ...], int], list[str]] = {}
     for s in segments:
         if s["name"] not in chosen and live[s["name"]] < SEGMENT_CHUNKS:
-            tiers.setdefault(tier(live[s["name"]]), []).append(s["name"])
+            # segments written before they were split by language list none: one group
+            key = (tuple(s.get("languages", ())), tier(live[s["name"]]))
+            tiers.setdefault(key, []).append(s["name"])
     for names in tiers.values():
         if len(names) >= MERGE_AT:
             chosen.update(names)
@@ -66,23 +70,18 @@ class SegmentWriter:
         self.index_dir = index_dir
         self.dim = dim
         self.previous = previous
-        self.builder: SegmentBuilder | None = None
+        self.new = LanguageSegments(index_dir, dim, SEGMENT_CHUNKS)
         self.written: list[dict[str, Any]] = []  # sealed, not yet committed
         self.adopted: list[dict[str, Any]] = []  # sealed by this build's checkpoints
         self.facts: dict[str, dict[str, Any]] = {}  # the new commit's documents
         self.kept: set[str] = set()
 
     def add(self, document: StoredDocument) -> None:
-        """Write a newly embedded document into the segment being written."""
-        if self.builder is None:
-            self.builder = SegmentBuilder(self.index_dir, self.dim)
-        self.builder.add(document)
+        """Write a newly embedded document into its language's segment being written."""
         self.facts[document.info.doc] = {
-            "segment": self.builder.tmp.name.removesuffix(".tmp"),
+            "segment": self.new.add(document),
             "fingerprint": document.fingerprint, "chunks": len(document.chunks),
             "sentences": len(document.sentence_vectors), "problems": list(document.problems)}
-        if self.builder.chunk_row >= SEGMENT_CHUNKS:
-            self._seal()
 
     def adopt(self, entry: dict[str, Any], documents: Mapping[str, DocumentFacts]) -> None:
         """List a segment this build already wrote (a checkpoint, see resume.py) with the
@@ -92,11 +91,6 @@ class SegmentWriter:
             self.facts[doc] = {"segment": entry["name"], "fingerprint": facts.fingerprint,
                                "chunks": facts.chunks, "sentences": facts.sentences,
                                "problems": list(facts.problems)}
-
-    def _seal(self) -> None:
-        if self.builder is not None:
-            self.written.append(self.builder.finish())
-            self.builder = None
 
     def keep(self, doc: str) -> None:
         """Leave an unchanged document where it is, in its segment."""
@@ -108,7 +102,7 @@ class SegmentWriter:
     def commit(self, build: Mapping[str, Any]) -> str:
         """Tombstone what was dropped, merge (see the module docstring), write the commit
         point; its name."""
-        self._seal()
+        self.written += self.new.finish()
         segments = self._tombstoned() + self.written + self.adopted
         allowed = set(self.facts) | set(build.get("failed") or {})
         while True:
@@ -144,24 +138,21 @@ class SegmentWriter:
 
     def _merge(self, segments: list[dict[str, Any]], chosen: list[str]
                ) -> list[dict[str, Any]]:
-        """Rewrite the live documents of the chosen segments into one new segment."""
-        builder: SegmentBuilder | None = None
+        """Rewrite the live documents of the chosen segments into one new segment per
+        language."""
+        builders = LanguageSegments(self.index_dir, self.dim)
         try:
             for entry in (s for s in segments if s["name"] in chosen):
                 segment = self._open(entry)
                 try:
                     for doc in segment.docs:  # live documents only, in row order
-                        if builder is None:
-                            builder = SegmentBuilder(self.index_dir, self.dim)
-                        builder.add(segment.stored(doc))
-                        self.facts[doc]["segment"] = builder.tmp.name.removesuffix(".tmp")
+                        self.facts[doc]["segment"] = builders.add(segment.stored(doc))
                 finally:
                     if self.previous is None or segment not in self.previous.segments.values():
                         segment.close()
-            merged = [builder.finish()] if builder is not None else []
+            merged = builders.finish()
         except BaseException:
-            if builder is not None:
-                builder.abort()
+            builders.abort()
             raise
         self.written += merged
         return [s for s in segments if s["name"] not in chosen] + merged
@@ -177,7 +168,6 @@ class SegmentWriter:
 
     def abort(self) -> None:
         """Drop what this build wrote (the next build's clean-up would remove it anyway)."""
-        if self.builder is not None:
-            self.builder.abort()
-        for entry in self.written:
+        self.new.abort()
+        for entry in self.written + self.new.sealed:
             shutil.rmtree(self.index_dir / entry["name"], ignore_errors=True)
