@@ -4,8 +4,8 @@
     PYTHONPATH=$PWD .venv/bin/python bench/lexical_cost.py bench/cache/scale/index-100000-s15
 
 For each question's lexical words (the concepts' forms, as `lexical_leg` asks for them; with
-`--share S`, only the rarest words within that share, `legs.lexical_words`), per segment, in CPU
-ms per question:
+`--share S`, only the rarest words within that share, and with `--rows R` within R passages,
+`legs.lexical_words`), per segment, in CPU ms per question:
 - `ranked`: the leg's own statement, the best `depth × 4` rows by bm25;
 - `by_rank`: the same through FTS5's `ORDER BY rank`;
 - `matched`: `count(*)` of the same match, which reads the same posting lists but ranks nothing;
@@ -68,10 +68,11 @@ def prunable(db: Any, rows: int, words: list[str], prefix_min: int, worst_kept: 
     return left
 
 
-def measure(index: Path, question_file: Path, share: float | None) -> dict[str, Any]:
+def measure(index: Path, question_file: Path, share: float | None, rows_cap: int | None
+            ) -> dict[str, Any]:
     """Per-question means over the questions (CPU ms, rows)."""
     store = open_store(index)
-    params = FusionParams(lexical_share=share)
+    params = FusionParams(lexical_share=share, lexical_rows=rows_cap)
     limit = params.depth * 4
     texts = questions(question_file)
     totals = {"ranked": 0.0, "by_rank": 0.0, "matched": 0.0}
@@ -101,7 +102,8 @@ def measure(index: Path, question_file: Path, share: float | None) -> dict[str, 
     n = len(texts)
     return {
         "bench": "lexical_cost", "date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit(),
-        "index": str(index), "lexical_share": share, "chunks": store.size(),
+        "index": str(index), "lexical_share": share,
+        "lexical_rows": rows_cap, "chunks": store.size(),
         "segments": len(store.segments),
         "questions": n, "loadavg": [round(x, 2) for x in os.getloadavg()],
         "cpu_ms_per_question": {k: round(v / n, 1) for k, v in totals.items()},
@@ -116,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=default_questions())
     parser.add_argument("--share", type=float, default=None,
                         help="the lexical leg's share (FusionParams.lexical_share)")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="the lexical leg's bound in passages (FusionParams.lexical_rows)")
     parser.add_argument("--record", action="store_true",
                         help="append the record to bench/results/lexical_cost.jsonl")
     args = parser.parse_args(argv)
-    record = measure(args.index, args.questions, args.share)
+    record = measure(args.index, args.questions, args.share, args.rows)
     print(json.dumps(record, ensure_ascii=False))
     if args.record:
         with (REPO / "bench" / "results" / "lexical_cost.jsonl").open("a") as out:

@@ -208,6 +208,14 @@ def test_distinctive_keeps_the_rarest_words_within_the_share(
     assert distinctive(store, words, replace(PLAIN, lexical_share=share)) == kept
 
 
+def test_distinctive_keeps_within_the_rows_however_large_the_share(store: MemoryStore
+                                                                    ) -> None:
+    words = ["kommun", "skolan", "etableringsersattning"]  # 2, 1 and 1 rows of 4
+    params = replace(PLAIN, lexical_share=1.0, lexical_rows=2)
+    assert distinctive(store, words, params) == ["skolan", "etableringsersattning"]
+    assert distinctive(store, words, replace(params, lexical_rows=None)) == words
+
+
 def test_distinctive_keeps_the_rarest_word_past_the_share(store: MemoryStore) -> None:
     params = replace(PLAIN, lexical_share=0.0)
     assert distinctive(store, ["kommun", "skolan"], params) == ["skolan"]

@@ -27,6 +27,10 @@ class FusionParams:
     # ranks a third fewer passages at 100k chunks and moves no development set's retrieval,
     # refusal or citation figure down (bench/RESULTS.md, issue 15, "The lexical leg's cost").
     lexical_share: float | None = 0.5
+    # ... and at most this many passages, however large the index, so that the leg's cost
+    # stops growing with it (None: no bound but the share). It binds only beyond 40k
+    # chunks, so the development sets cannot measure it (bench/RESULTS.md, issue 15).
+    lexical_rows: int | None = 20_000
     highlights: int = 2
     expand_terms: bool = True  # lexical leg also looks for the other language's domain terms
     balance_languages: bool = True  # dense legs rank each document language apart, then merge

@@ -122,14 +122,17 @@ def lexical_words(store: IndexStore, concepts: list[Concept], params: FusionPara
 
 def distinctive(store: IndexStore, words: list[str], params: FusionParams) -> list[str]:
     """The words the lexical leg searches for: the rarest first, while the passages they are
-    found in (summed over the words) stay within `params.lexical_share` of the index; the
-    rarest found anywhere is always kept (words found nowhere cost nothing). The backend
-    ranks every passage holding any of the words, so the commonest words would cost the
-    most and weigh the least in BM25 (bench/RESULTS.md, issue 15, "The lexical leg's cost")."""
+    found in (summed over the words) stay within `params.lexical_share` of the index and
+    `params.lexical_rows` passages; the rarest found anywhere is always kept (words found
+    nowhere cost nothing). The backend ranks every passage holding any of the words, so the
+    commonest words would cost the most and weigh the least in BM25 (bench/RESULTS.md,
+    issue 15, "The lexical leg's cost")."""
     if params.lexical_share is None:
         return words
     words = list(dict.fromkeys(words))
     budget = params.lexical_share * store.size()
+    if params.lexical_rows is not None:
+        budget = min(budget, params.lexical_rows)
     frequency = {w: store.document_frequency(w, params.prefix_min) for w in words}
     kept: set[str] = set()
     found = 0
