@@ -150,8 +150,9 @@ class SegmentBuilder:
 
 
 class LanguageSegments:
-    """New segments written side by side, one per document language; a segment is sealed
-    when it holds `limit` chunks (never, when None) and another of its language started."""
+    """New segments written side by side, one per document language. A segment is sealed
+    once it holds `limit` chunks (never, when None); its language's next document starts
+    another."""
 
     def __init__(self, index_dir: Path, dim: int, limit: int | None = None) -> None:
         self.index_dir = index_dir

@@ -12,9 +12,9 @@ language, tombstoned rows dropped):
 - every segment whose rows are more than half tombstoned;
 - a tier of `MERGE_AT` or more segments of one language and similar size (live chunks
   within a factor of `TIER_FACTOR`), so the number of segments stays logarithmic in the
-  corpus; segments of
-  `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for the first two reasons
-  (so a large first build is not merged into one segment straight after it is written).
+  corpus; segments of `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for
+  the first two reasons (so a large first build is not merged into one segment straight
+  after it is written).
 """
 
 from __future__ import annotations
