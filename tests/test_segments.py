@@ -198,3 +198,29 @@ def test_a_language_is_searched_in_its_own_segments_without_a_selector(
         assert searched == [(store.segments[2].size(True), None)]  # seg-000002 only, whole
     finally:
         store.close()
+
+
+def test_a_merge_copies_the_lexical_rows_a_build_writes(hash_settings: Settings) -> None:
+    from assistant.index.segment import lexical_text
+    from assistant.lang.compounds import compound_terms
+
+    build_index(hash_settings, HashEmbedder())
+    for i in range(MERGE_AT):  # the fifth small Swedish segment merges the tier
+        long = " ".join(f"Språkcaféet i kommunhuset har öppet tisdag {n}." for n in range(30))
+        (hash_settings.corpus_dir / f"note-{i}.md").write_text(  # two chunks or more
+            f"# Not {i}\n\n{long}\n\nFrågor om samhällsorientering besvaras av "
+            f"integrationssamordnaren, vecka {i}.\n", encoding="utf-8")
+        build_index(hash_settings, HashEmbedder())
+    store = open_store(hash_settings.index_dir)
+    try:
+        merged = [s for s in store.segments.values() if "note-0.md" in s.docs]
+        assert len(merged) == 1 and len(merged[0].docs) > 2
+        assert merged[0].doc_rows["note-0.md"][1] - merged[0].doc_rows["note-0.md"][0] >= 2
+        for segment in store.segments.values():
+            rows = segment.db.execute("SELECT rowid, text, compounds FROM lexical").fetchall()
+            chunks = segment.chunks([r for r, _, _ in rows])
+            assert [(text, compounds) for _, text, compounds in rows] == [
+                (lexical_text(chunks[r]), " ".join(compound_terms(lexical_text(chunks[r]))))
+                for r, _, _ in rows]
+    finally:
+        store.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +89,13 @@ class SegmentBuilder:
         """Sentences written so far."""
         return int(self.sentence_index.ntotal)
 
-    def add(self, document: StoredDocument) -> None:
-        """Write a document's chunks, sentence map, vectors and catalog facts."""
+    def add(self, document: StoredDocument,
+            lexical: Sequence[tuple[str, str]] | None = None) -> None:
+        """Write a document's chunks, sentence map, vectors and catalog facts; `lexical`, the
+        chunks' lexical rows (`Segment.lexical_rows`) where a merge has them already."""
         chunk_lo, sent_lo = self.chunk_row, self.sentences
-        for chunk in document.chunks:
-            self._add_chunk(chunk)
+        for i, chunk in enumerate(document.chunks):
+            self._add_chunk(chunk, None if lexical is None else lexical[i])
             self.sentence_chunks.append(np.full(len(chunk.sentences), self.chunk_row, np.int32))
             self.chunk_row += 1
         if len(document.chunks):
@@ -110,8 +112,8 @@ class SegmentBuilder:
         self.documents.append(info.doc)
         self.languages.add(info.language)
 
-    def _add_chunk(self, chunk: Chunk) -> None:
-        """One chunk row and its lexical row."""
+    def _add_chunk(self, chunk: Chunk, lexical: tuple[str, str] | None) -> None:
+        """One chunk row and its lexical row (folded text, compound parts)."""
         self.db.execute(
             "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (self.chunk_row, chunk.id, chunk.doc, chunk.ordinal, json.dumps(chunk.section),
@@ -120,9 +122,11 @@ class SegmentBuilder:
                          for s in chunk.sentences]),
              chunk.original, json.dumps(chunk.abbreviations)),
         )
-        text = lexical_text(chunk)
+        if lexical is None:
+            text = lexical_text(chunk)
+            lexical = text, " ".join(compound_terms(text))
         self.db.execute("INSERT INTO lexical(rowid, text, compounds) VALUES (?, ?, ?)",
-                        (self.chunk_row, text, " ".join(compound_terms(text))))
+                        (self.chunk_row, *lexical))
 
     def finish(self) -> dict[str, Any]:
         """Write the vector files, seal the folder; the segment's entry for a commit point."""
@@ -161,13 +165,15 @@ class LanguageSegments:
         self.open: dict[str, SegmentBuilder] = {}
         self.sealed: list[dict[str, Any]] = []  # entries, in the order they were sealed
 
-    def add(self, document: StoredDocument) -> str:
-        """Write a document into its language's segment; that segment's name."""
+    def add(self, document: StoredDocument,
+            lexical: Sequence[tuple[str, str]] | None = None) -> str:
+        """Write a document into its language's segment (see `SegmentBuilder.add`); that
+        segment's name."""
         language = document.info.language
         builder = self.open.get(language)
         if builder is None:
             builder = self.open[language] = SegmentBuilder(self.index_dir, self.dim)
-        builder.add(document)
+        builder.add(document, lexical)
         name = builder.tmp.name.removesuffix(".tmp")
         if self.limit is not None and builder.chunk_row >= self.limit:
             self.sealed.append(self.open.pop(language).finish())
@@ -284,6 +290,14 @@ class Segment:
             chunks=tuple(chunks[r] for r in range(c_lo, c_hi)),
             chunk_vectors=self._vectors(self.chunk_index, c_lo, c_hi),
             sentence_vectors=self._vectors(self.sentence_index, s_lo, s_hi))
+
+    def lexical_rows(self, doc: str) -> list[tuple[str, str]]:
+        """The lexical rows (folded text, compound parts) of a live document's chunks, in
+        order: a merge copies them instead of splitting every compound again."""
+        c_lo, c_hi, _, _ = self.doc_rows[doc]
+        return [(text, compounds) for text, compounds in self.db.execute(
+            "SELECT text, compounds FROM lexical WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+            (c_lo, c_hi))]
 
     def _vectors(self, index: Any, lo: int, hi: int) -> np.ndarray:
         if hi == lo:

@@ -146,7 +146,8 @@ class SegmentWriter:
                 segment = self._open(entry)
                 try:
                     for doc in segment.docs:  # live documents only, in row order
-                        self.facts[doc]["segment"] = builders.add(segment.stored(doc))
+                        self.facts[doc]["segment"] = builders.add(segment.stored(doc),
+                                                                  segment.lexical_rows(doc))
                 finally:
                     if self.previous is None or segment not in self.previous.segments.values():
                         segment.close()
