@@ -150,6 +150,9 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
     from tqdm import tqdm
 
     from assistant.index.builder import LazyEmbedder, build_index, corpus_files
+    from assistant.index.vectors import set_graph_threads
+
+    set_graph_threads(settings.threads)  # a process of its own: graphs may use every thread
 
     sizes = {name: path.stat().st_size for name, path in corpus_files(settings.corpus_dir)}
     started = time.perf_counter()

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from scale import commit, folder_bytes  # noqa: E402
 
+from assistant.config import load_settings  # noqa: E402
 from assistant.index.commits import (  # noqa: E402
     open_commit,
     prune,
@@ -40,7 +41,7 @@ from assistant.index.commits import (  # noqa: E402
 )
 from assistant.index.segment import CHUNK_VECTORS, FILES, SENTENCE_VECTORS  # noqa: E402
 from assistant.index.store import set_search_threads  # noqa: E402
-from assistant.index.vectors import finished  # noqa: E402
+from assistant.index.vectors import finished, set_graph_threads  # noqa: E402
 
 
 def graph_file(path: Path) -> dict[str, Any] | None:
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     target = args.to or source.with_name(source.name + "-hnsw")
     if target.exists():
         parser.error(f"{target} exists; remove it first")
-    set_search_threads(1)  # as `assistant index` builds (engine.configure_threads)
+    set_search_threads(1)  # as `assistant index` searches (engine.configure_threads)
+    set_graph_threads(load_settings().threads)  # and builds graphs (cli.cmd_index)
     started = {"bench": "graph_segments", "date": time.strftime("%Y-%m-%d %H:%M"),
                "commit": commit(), "loadavg": [round(x, 2) for x in os.getloadavg()]}
     records = graph_copy(source, target)

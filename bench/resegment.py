@@ -21,8 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from assistant.config import load_settings  # noqa: E402
 from assistant.index.commits import open_commit  # noqa: E402
 from assistant.index.store import open_store  # noqa: E402
+from assistant.index.vectors import set_graph_threads  # noqa: E402
 from assistant.index.writer import SegmentWriter  # noqa: E402
 
 
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("source", type=Path)
     parser.add_argument("dest", type=Path)
     args = parser.parse_args()
+    set_graph_threads(load_settings().threads)  # as `assistant index` builds (cli.cmd_index)
     print(resegment(args.source, args.dest))
 
 

@@ -291,6 +291,7 @@ def throughput(corpus_dir: Path, model_dir: Path, threads: int = 2, batch: int =
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every structural figure at one size; see the module docstring."""
     from assistant.engine import configure_threads
+    from assistant.index.vectors import set_graph_threads
 
     record: dict[str, Any] = {"bench": "scale", "date": time.strftime("%Y-%m-%d %H:%M"),
                               "commit": commit(), "machine": machine()}
@@ -310,6 +311,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.database:
         record["backend"] = "postgres (pgserver, same machine)"
     configure_threads(settings)
+    set_graph_threads(settings.threads)  # as `assistant index` builds (cli.cmd_index)
     embedder = standin_embedder(settings, args.build_encoder, bulk=True)
     record["model"] = {"name": "e5-small-1layer (stand-in)", "path": str(standin),
                        "threads": settings.threads, "batch_size": settings.batch_size,

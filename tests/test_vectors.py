@@ -39,9 +39,17 @@ def test_small_segments_stay_flat_and_large_get_a_graph(data) -> None:  # type: 
     assert np.array_equal(graph.reconstruct_n(0, 5), flat.reconstruct_n(0, 5))  # same codes
 
 
-def test_graph_recall_at_10(data) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("threads", [1, 2])
+def test_graph_recall_at_10(data, threads: int,  # type: ignore[no-untyped-def]
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import faiss
+
     x, queries = data
+    monkeypatch.setattr(vectors, "_graph_threads", 1)
+    vectors.set_graph_threads(threads)
+    searching = faiss.omp_get_max_threads()
     flat, graph = _indexes(x)
+    assert faiss.omp_get_max_threads() == searching  # the thread's setting is restored
     found = []
     for q in queries:
         _, exact = vectors.search(flat, q[None, :], 10)

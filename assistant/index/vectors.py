@@ -31,6 +31,7 @@ EF_FACTOR = 2
 EXACT_SHARE = 0.3  # restrictions keeping less of a segment than this are scanned exactly
 LOCAL_SHARE = 0.5  # nor if less than this of the query's unrestricted neighbours are allowed
 _BATCH = 20_000  # vectors moved at a time when a graph is built
+_graph_threads = 1  # threads a graph is built with (set_graph_threads)
 
 
 def flat(dim: int) -> Any:
@@ -39,6 +40,14 @@ def flat(dim: int) -> Any:
 
     return faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
                                       faiss.METRIC_INNER_PRODUCT)
+
+
+def set_graph_threads(threads: int) -> None:
+    """How many threads build a segment's graph. A build in a process of its own (`assistant
+    index`) gives it the configured threads: 1.9× faster on 2 cores (bench/RESULTS.md); a
+    server keeps one, so its searches keep the other core during an upload's merge."""
+    global _graph_threads
+    _graph_threads = max(1, threads)
 
 
 def finished(index: Any, hnsw_min: int | None = None) -> Any:
@@ -53,8 +62,13 @@ def finished(index: Any, hnsw_min: int | None = None) -> Any:
     graph = faiss.IndexHNSWSQ(index.d, faiss.ScalarQuantizer.QT_fp16, HNSW_M,
                               faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = EF_CONSTRUCTION
-    for lo in range(0, index.ntotal, _BATCH):
-        graph.add(index.reconstruct_n(lo, min(_BATCH, index.ntotal - lo)))
+    searching = faiss.omp_get_max_threads()  # this thread's OpenMP setting, restored below
+    faiss.omp_set_num_threads(_graph_threads)
+    try:
+        for lo in range(0, index.ntotal, _BATCH):
+            graph.add(index.reconstruct_n(lo, min(_BATCH, index.ntotal - lo)))
+    finally:
+        faiss.omp_set_num_threads(searching)
     return graph
 
 
