@@ -153,7 +153,6 @@ def cmd_index(settings: Settings, verbose: bool = False) -> int:
     from assistant.index.vectors import set_graph_threads
 
     set_graph_threads(settings.threads)  # a process of its own: graphs may use every thread
-
     sizes = {name: path.stat().st_size for name, path in corpus_files(settings.corpus_dir)}
     started = time.perf_counter()
     with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
