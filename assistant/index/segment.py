@@ -181,7 +181,7 @@ class LanguageSegments:
 
     def finish(self) -> list[dict[str, Any]]:
         """Seal the open segments; the entries of every segment sealed since the last call."""
-        for language in sorted(self.open, key=lambda lang: self.open[lang].tmp.name):
+        for language in list(self.open):  # in the order they were started (insertion order)
             self.sealed.append(self.open.pop(language).finish())
         entries, self.sealed = self.sealed, []
         return entries
@@ -295,9 +295,9 @@ class Segment:
         """The lexical rows (folded text, compound parts) of a live document's chunks, in
         order: a merge copies them instead of splitting every compound again."""
         c_lo, c_hi, _, _ = self.doc_rows[doc]
-        return [(text, compounds) for text, compounds in self.db.execute(
+        return self.db.execute(
             "SELECT text, compounds FROM lexical WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
-            (c_lo, c_hi))]
+            (c_lo, c_hi)).fetchall()
 
     def _vectors(self, index: Any, lo: int, hi: int) -> np.ndarray:
         if hi == lo:

@@ -116,7 +116,7 @@ def lexical_leg(store: IndexStore, concepts: list[Concept], parts: list[Partitio
 def lexical_words(store: IndexStore, concepts: list[Concept], params: FusionParams
                   ) -> list[str]:
     """The words the lexical leg searches for: those of every form of the question's concepts,
-    the rarest of them within the share (`distinctive`)."""
+    the rarest of them within the share and the bound (`distinctive`)."""
     return distinctive(store, [w for c in concepts for form in c.forms for w in form], params)
 
 
