@@ -90,6 +90,26 @@ def test_merges_keep_the_segment_count_small(hash_settings: Settings) -> None:
     assert "note-7.md" in {h.chunk.doc for h in hits}
 
 
+def test_a_merge_seals_its_segments_at_the_segment_size(hash_settings: Settings,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import writer
+
+    monkeypatch.setattr(writer, "SEGMENT_CHUNKS", 3)
+    build_index(hash_settings, HashEmbedder())
+    for i in range(2 * MERGE_AT):
+        (hash_settings.corpus_dir / f"note-{i}.md").write_text(
+            f"# Not {i}\n\nAnteckning nummer {i} om mottagande.\n", encoding="utf-8")
+        build_index(hash_settings, HashEmbedder())
+    commit = open_commit(hash_settings.index_dir)[1]
+    chunks = {doc: fact["chunks"] for doc, fact in commit["documents"].items()}
+    merged = [s for s in commit["segments"] if sum(d.startswith("note-") for d in s["docs"]) > 1]
+    assert len(merged) > 1  # a tier merged, into more than one segment
+    for s in commit["segments"]:  # sealed once the limit is reached: only the last one passes it
+        assert s["chunks"] - chunks[s["docs"][-1]] < 3
+    hits = Engine(hash_settings, HashEmbedder()).search(["anteckning nummer 7"], k=20)[0]
+    assert "note-7.md" in {h.chunk.doc for h in hits}
+
+
 def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Settings
                                                                 ) -> None:
     build_index(hash_settings, HashEmbedder())

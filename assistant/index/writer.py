@@ -13,8 +13,12 @@ language, tombstoned rows dropped):
 - a tier of `MERGE_AT` or more segments of one language and similar size (live chunks
   within a factor of `TIER_FACTOR`), so the number of segments stays logarithmic in the
   corpus; segments of `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for
-  the first two reasons (so a large first build is not merged into one segment straight
-  after it is written).
+  the first two reasons.
+
+A merge, like a build, seals its segment once it holds `SEGMENT_CHUNKS` chunks and starts
+another. So a large first build, whose checkpoints (resume.py) all merge at its commit, ends
+as full segments rather than one segment per language, and erasing a document later rewrites
+one segment of at most that size (plus its last document), not the whole corpus.
 """
 
 from __future__ import annotations
@@ -138,9 +142,9 @@ class SegmentWriter:
 
     def _merge(self, segments: list[dict[str, Any]], chosen: list[str]
                ) -> list[dict[str, Any]]:
-        """Rewrite the live documents of the chosen segments into one new segment per
-        language."""
-        builders = LanguageSegments(self.index_dir, self.dim)
+        """Rewrite the live documents of the chosen segments into new segments, one per
+        language and every `SEGMENT_CHUNKS` chunks."""
+        builders = LanguageSegments(self.index_dir, self.dim, SEGMENT_CHUNKS)
         try:
             for entry in (s for s in segments if s["name"] in chosen):
                 segment = self._open(entry)
