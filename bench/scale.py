@@ -15,6 +15,10 @@ p50 in process over the dev questions, and its peak RSS. Then the real model's e
 on 100 chunks and 300 sentences (batch 32, 2 threads). Each run appends one JSON line to
 bench/results/scale.jsonl and rewrites bench/results/scale.md with the growth fitted.
 
+With --skip-build the index of an earlier run of the same size is reused; where a killed build
+left checkpoints there (resume.py), the run first resumes it and records that share of the
+build as `resumed_s`. A build too long for one sitting (1M chunks) is finished this way.
+
 With --postgres the index is built into a private PostgreSQL server (pgserver, in a temp
 folder, removed at the end) instead of an index folder; disk is the database's size, and the
 run is appended to bench/results/scale_pg.jsonl instead (the summary stays of the folders).
@@ -51,6 +55,7 @@ from bench_core import percentile, spread  # noqa: E402
 from scale_model import ensure_standin, ensure_standin_onnx, onnx_folder  # noqa: E402
 
 from assistant.config import DEFAULT_MODEL, Settings, load_settings  # noqa: E402
+from assistant.index.resume import PROGRESS  # noqa: E402
 
 
 def peak_rss_mb() -> int:
@@ -321,12 +326,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     added = corpus_dir / small.name
     profile = CACHE / f"profile-{name}" if args.profile else None
     build: dict[str, Any] = {}
-    if added.exists() or not args.skip_build or not index_dir.exists():
+    # a killed build of this size left checkpoints: --skip-build resumes it (its time is only
+    # this run's share of the build, so it is recorded apart from a full build's)
+    resuming = args.skip_build and (index_dir / PROGRESS).exists()
+    if added.exists() or not args.skip_build or not index_dir.exists() or resuming:
         added.unlink(missing_ok=True)
         if not args.skip_build or not index_dir.exists():
             shutil.rmtree(index_dir, ignore_errors=True)
         seconds, cpu, report = timed_build(settings, embedder)
-        if len(report.indexed) > 1:
+        if resuming:
+            build["resumed_s"], build["resumed_cpu_s"] = seconds, cpu
+        elif len(report.indexed) > 1:
             build["full_s"], build["full_cpu_s"] = seconds, cpu
     build["noop_s"], build["noop_cpu_s"], report = timed_build(settings, embedder)
     build["noop_cli_s"] = noop_cli(settings)
@@ -359,7 +369,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     added.unlink()
     build["remove_s"], build["remove_cpu_s"], report = timed_build(settings, embedder)
     # with no full build in this run, the peak is of the updates only: keep it apart
-    build["peak_rss_mb" if "full_s" in build else "updates_peak_rss_mb"] = peak_rss_mb()
+    build["peak_rss_mb" if build.keys() & {"full_s", "resumed_s"} else
+          "updates_peak_rss_mb"] = peak_rss_mb()
     record["build"] = build
     if args.throughput:
         record["throughput"] = throughput(corpus_dir, model_dir)
