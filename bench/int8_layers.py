@@ -30,7 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.model.e5export import INT8_FILE, MODEL_FILE, TOKENIZER_FILE  # noqa: E402
+from assistant.model.e5export import INT8_FILE, MODEL_FILE, TOKENIZER_FILE, add_int8  # noqa: E402
 from assistant.model.e5onnx import OnnxEmbedder  # noqa: E402
 
 SOURCE = REPO / "models" / "intfloat--multilingual-e5-small-onnx"
@@ -68,10 +68,14 @@ def quantised(variant: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(SOURCE / TOKENIZER_FILE, folder / TOKENIZER_FILE)
         nodes = chosen_nodes(SOURCE / MODEL_FILE, variant)
-        options = {} if nodes is None else {"nodes_to_quantize": nodes,
-                                            "op_types_to_quantize": ["MatMul"]}
-        quantize_dynamic(str(SOURCE / MODEL_FILE), str(folder / INT8_FILE),
-                         weight_type=QuantType.QInt8, per_channel=True, **options)
+        if nodes is None:  # the opt-in int8 graph, quantised as the product does
+            (folder / MODEL_FILE).unlink(missing_ok=True)
+            (folder / MODEL_FILE).symlink_to(SOURCE / MODEL_FILE)
+            add_int8(folder)
+        else:
+            quantize_dynamic(str(SOURCE / MODEL_FILE), str(folder / INT8_FILE),
+                             weight_type=QuantType.QInt8, per_channel=True,
+                             nodes_to_quantize=nodes, op_types_to_quantize=["MatMul"])
     return folder
 
 
