@@ -138,7 +138,9 @@ def write_commit(index_dir: Path, body: dict[str, Any]) -> Path:
     full = {**body, "format": FORMAT, "commit": name.removesuffix(".json")}
     full["checksum"] = _checksum(full)
     tmp = index_dir / f"{name}.tmp"
-    tmp.write_text(json.dumps(full, ensure_ascii=False, indent=1), encoding="utf-8")
+    # no indent: json's C encoder then writes it (at 1M chunks the body is 6 MB, and an
+    # indent takes the pure-Python encoder, 3x slower: bench/RESULTS.md, issue 15, "1M")
+    tmp.write_text(json.dumps(full, ensure_ascii=False), encoding="utf-8")
     _fsync_file(tmp)
     tmp.rename(index_dir / name)
     fsync_dir(index_dir)
@@ -224,16 +226,16 @@ def prune(index_dir: Path) -> list[str]:
         current_path, current = open_commit(index_dir)
     except (IndexMissingError, IndexCorruptError):
         return []
-    keep = {current_path}
+    keep = {current_path: current}
     for older in reversed([p for p in commit_points(index_dir) if p.name < current_path.name]):
         try:
             body = check_commit(index_dir, older)
         except IndexCorruptError:
             continue
         if held(body) <= allowed(current):
-            keep.add(older)
+            keep[older] = body
             break
-    listed = {s["name"] for p in keep for s in read_commit(p)["segments"]}
+    listed = {s["name"] for body in keep.values() for s in body["segments"]}
     removed = [p.name.removesuffix(".json") for p in commit_points(index_dir) if p not in keep]
     for path in commit_points(index_dir):
         if path not in keep:  # commit points first: none may list a segment being removed

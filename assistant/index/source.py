@@ -36,9 +36,12 @@ def fingerprint(data: bytes, entry: dict[str, Any] | None) -> str:
 def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
     """(corpus-relative name, path) of every candidate document, in a stable order."""
     files = []
-    for path in sorted(corpus_dir.rglob("*")):
+    depth = len(corpus_dir.parts)
+    # sorted by parts, the order Path's own comparison gives, without its per-pair cost
+    # (21,000 files: bench/RESULTS.md, issue 15, "1M")
+    for path in sorted(corpus_dir.rglob("*"), key=lambda p: p.parts):
         if path.is_file() and path.name != CATALOG_FILE and not path.name.startswith("."):
-            files.append((path.relative_to(corpus_dir).as_posix(), path))
+            files.append(("/".join(path.parts[depth:]), path))
     return files
 
 

@@ -133,11 +133,14 @@ class SegmentWriter:
         """The previous commit's segments with every document not kept marked deleted."""
         if self.previous is None:
             return []
+        still: dict[int, set[str]] = {}  # kept documents by segment number
+        for doc in self.kept:
+            still.setdefault(self.previous.doc_segment[doc], set()).add(doc)
         result = []
         for entry in self.previous.commit["segments"]:
             number = int(entry["name"].split("-")[1])
-            still = {d for d in self.kept if self.previous.doc_segment[d] == number}
-            result.append({**entry, "deleted": sorted(set(entry["docs"]) - still)})
+            kept = still.get(number, set())
+            result.append({**entry, "deleted": sorted(set(entry["docs"]) - kept)})
         return result
 
     def _merge(self, segments: list[dict[str, Any]], chosen: list[str]
