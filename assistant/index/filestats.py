@@ -31,9 +31,9 @@ def content_fingerprint(blocks: Iterable[bytes], entry: dict[str, Any] | None) -
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, entry: dict[str, Any] | None) -> str:
+def fingerprint(path: Path | str, entry: dict[str, Any] | None) -> str:
     """`content_fingerprint` of a file, read in blocks."""
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         return content_fingerprint(iter(lambda: fh.read(1 << 20), b""), entry)
 
 
@@ -53,10 +53,14 @@ class FileStats:
             except (OSError, ValueError, KeyError, TypeError):
                 self.old = {}
 
-    def fingerprint(self, name: str, path: Path, entry: dict[str, Any] | None) -> str:
-        """The file's fingerprint: remembered when its stat and entry match, else hashed."""
-        stat = path.stat()
-        key = [stat.st_size, stat.st_mtime_ns, json.dumps(entry, sort_keys=True)]
+    def fingerprint(self, name: str, path: Path | str, entry: dict[str, Any] | None,
+                    stat: os.stat_result | None = None) -> str:
+        """The file's fingerprint: remembered when its stat (taken here unless given) and
+        entry match, else hashed."""
+        stat = stat or os.stat(path)
+        # the entry as it is: comparing dicts costs less than encoding one a file (a record
+        # from before, holding encoded entries, matches nothing and costs one hashing round)
+        key = [stat.st_size, stat.st_mtime_ns, entry]
         remembered = self.old.get(name)
         if (remembered is not None and remembered[:3] == key
                 and stat.st_mtime_ns < self.written_ns - _RACY_NS):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from assistant.config import Settings
@@ -35,14 +36,30 @@ def fingerprint(data: bytes, entry: dict[str, Any] | None) -> str:
 
 def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
     """(corpus-relative name, path) of every candidate document, in a stable order."""
-    files = []
-    depth = len(corpus_dir.parts)
-    # sorted by parts, the order Path's own comparison gives, without its per-pair cost
-    # (21,000 files: bench/RESULTS.md, issue 15, "1M")
-    for path in sorted(corpus_dir.rglob("*"), key=lambda p: p.parts):
-        if path.is_file() and path.name != CATALOG_FILE and not path.name.startswith("."):
-            files.append(("/".join(path.parts[depth:]), path))
-    return files
+    return [(name, Path(path)) for name, path, _ in _listing(corpus_dir)]
+
+
+def _listing(corpus_dir: Path) -> list[tuple[str, str, os.stat_result]]:
+    """`corpus_files` with each file's stat, paths as strings: one stat a file, which the
+    fingerprint cache reuses, and no Path object a file (at 21,000 files those were most of
+    a build's listing: bench/RESULTS.md, issue 15, "1M")."""
+    found = []
+    # symbolic links to folders are not followed, links to files are (as Path.rglob and
+    # is_file do); sorted by path parts, as Path compares
+    for folder, _, names in os.walk(corpus_dir):
+        relative = Path(folder).relative_to(corpus_dir).parts
+        for name in names:
+            if name == CATALOG_FILE or name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            try:
+                stat = os.stat(full)
+            except OSError:  # a broken link, or gone since the folder was read
+                continue
+            if S_ISREG(stat.st_mode):
+                found.append(((*relative, name), full, stat))
+    found.sort(key=lambda item: item[0])
+    return [("/".join(parts), full, stat) for parts, full, stat in found]
 
 
 def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[SourceFile]:
@@ -50,9 +67,10 @@ def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[Sour
     `stats` while a file's size and time are unchanged)."""
     catalog = read_catalog(corpus_dir)
     stats = stats or FileStats(None)
-    return [SourceFile(name, catalog.get(name), stats.fingerprint(name, path, catalog.get(name)),
-                       lambda path=path: path)  # type: ignore[misc]
-            for name, path in corpus_files(corpus_dir)]
+    return [SourceFile(name, catalog.get(name),
+                       stats.fingerprint(name, path, catalog.get(name), stat),
+                       lambda path=path: Path(path))  # type: ignore[misc]
+            for name, path, stat in _listing(corpus_dir)]
 
 
 @contextmanager
