@@ -24,6 +24,7 @@ from assistant.index.commits import (
 )
 from assistant.index.embedding import main_title, sentence_text
 from assistant.index.segment import FILES, STORE
+from assistant.index.store import open_store
 from assistant.model.embed import HashEmbedder
 from assistant.types import Chunk, DocInfo, Sentence
 
@@ -147,7 +148,11 @@ def test_commit_point_describes_the_build(hash_settings: Settings) -> None:
     path, body = open_commit(hash_settings.index_dir)
     assert body["build"]["model"] == "hash" and body["commit"] == path.stem
     assert [set(s["files"]) for s in body["segments"]] == [set(FILES)] * 2  # sv, en
-    assert sorted(body["documents"]) == ["ansvar.md", "housing.html", "report.txt"]
+    # the segments list their documents; the commit point names none, so it stays small
+    assert "documents" not in body and all("docs" not in s for s in body["segments"])
+    assert "ansvar.md" not in path.read_text(encoding="utf-8")
+    assert sorted(open_store(hash_settings.index_dir).documents()) == [
+        "ansvar.md", "housing.html", "report.txt"]
 
 
 # --- retention and removal ----------------------------------------------------------------------
@@ -158,8 +163,9 @@ def _docs_on_disk(index_dir: Path) -> set[str]:
     import sqlite3
 
     names: set[str] = set()
-    for path in commit_points(index_dir):
-        names |= set(read_commit(path)["documents"])
+    for path in commit_points(index_dir):  # a commit names documents in tombstones, failures
+        body = read_commit(path)
+        names |= {d for s in body["segments"] for d in s["deleted"]} | set(body["failed"])
     for folder in segment_folders(index_dir):
         db = sqlite3.connect(folder / STORE)
         names |= {doc for (doc,) in db.execute("SELECT DISTINCT doc FROM chunks")}
@@ -263,7 +269,7 @@ def test_a_tampered_commit_point_falls_back(hash_settings: Settings, change: str
     newest = hash_settings.index_dir / "commit-000002.json"
     body = json.loads(newest.read_text())
     if change == "edited":  # its own checksum no longer matches
-        body["documents"]["report.txt"]["chunks"] += 1
+        body["segments"][0]["chunks"] += 1
     else:  # a segment outside the folder, checksum recomputed: the name is refused anyway
         from assistant.index.commits import _checksum
 

@@ -44,8 +44,8 @@ def test_adding_a_document_writes_one_small_segment(hash_settings: Settings) -> 
         encoding="utf-8")
     report = build_index(hash_settings, HashEmbedder())
     assert report.indexed == ["new.md"] and report.generation == "commit-000002"
-    assert [(s["name"], s["docs"], s["languages"], s["deleted"])
-            for s in _segments(hash_settings)] == [
+    assert [(s["name"], sorted(_held(hash_settings.index_dir / s["name"])), s["languages"],
+             s["deleted"]) for s in _segments(hash_settings)] == [
         ("seg-000001", ["ansvar.md", "housing.html"], ["sv"], []),  # one per language
         ("seg-000002", ["report.txt"], ["en"], []),
         ("seg-000003", ["new.md"], ["sv"], [])]
@@ -58,7 +58,8 @@ def test_a_replaced_document_is_a_tombstone(hash_settings: Settings) -> None:
         "<html><body><p>Parkeringstillstånd för boende.</p></body></html>", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
     swedish, _, changed = _segments(hash_settings)
-    assert swedish["deleted"] == ["housing.html"] and changed["docs"] == ["housing.html"]
+    assert swedish["deleted"] == ["housing.html"]
+    assert _held(hash_settings.index_dir / changed["name"]) == {"housing.html"}
     store = open_store(hash_settings.index_dir)
     try:
         facts = store.documents()
@@ -100,12 +101,16 @@ def test_a_merge_seals_its_segments_at_the_segment_size(hash_settings: Settings,
         (hash_settings.corpus_dir / f"note-{i}.md").write_text(
             f"# Not {i}\n\nAnteckning nummer {i} om mottagande.\n", encoding="utf-8")
         build_index(hash_settings, HashEmbedder())
-    commit = open_commit(hash_settings.index_dir)[1]
-    chunks = {doc: fact["chunks"] for doc, fact in commit["documents"].items()}
-    merged = [s for s in commit["segments"] if sum(d.startswith("note-") for d in s["docs"]) > 1]
-    assert len(merged) > 1  # a tier merged, into more than one segment
-    for s in commit["segments"]:  # sealed once the limit is reached: only the last one passes it
-        assert s["chunks"] - chunks[s["docs"][-1]] < 3
+    store = open_store(hash_settings.index_dir)
+    try:
+        segments = list(store.segments.values())
+        merged = [s for s in segments if sum(d.startswith("note-") for d in s.docs) > 1]
+        assert len(merged) > 1  # a tier merged, into more than one segment
+        for s in segments:  # sealed once the limit is reached: only the last one passes it
+            lo, hi, _, _ = s.doc_rows[list(s.docs)[-1]]
+            assert s.size(sentences=False) - (hi - lo) < 3
+    finally:
+        store.close()
     hits = Engine(hash_settings, HashEmbedder()).search(["anteckning nummer 7"], k=20)[0]
     assert "note-7.md" in {h.chunk.doc for h in hits}
 
@@ -118,7 +123,7 @@ def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Se
     assert "report.txt" in _held(hash_settings.index_dir / "seg-000002")
     remove_document(hash_settings, "report.txt", HashEmbedder())
     assert all("report.txt" not in _held(f) for f in segment_folders(hash_settings.index_dir))
-    assert all("report.txt" not in s["docs"] for s in _segments(hash_settings))
+    assert all("report.txt" not in s["deleted"] for s in _segments(hash_settings))
 
 
 @pytest.mark.parametrize(("sizes", "deleted", "removed", "chosen"), [
@@ -130,7 +135,9 @@ def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Se
 ])
 def test_merge_plan(sizes: list[int], deleted: list[tuple[str, int]], removed: set[str],
                     chosen: list[str]) -> None:
-    segments = [{"name": f"s{i}", "docs": [f"d{i}"], "chunks": n} for i, n in enumerate(sizes)]
+    # a removed document is a tombstone of its segment that the new commit does not allow
+    segments = [{"name": f"s{i}", "deleted": [f"d{i}"] if f"s{i}" in removed else [],
+                 "chunks": n} for i, n in enumerate(sizes)]
     live = {s["name"]: s["chunks"] for s in segments}
     live.update({name: live[name] - n for name, n in deleted})
     allowed = {f"d{i}" for i in range(len(sizes))} - {f"d{s[1:]}" for s in removed}
@@ -189,7 +196,7 @@ def test_an_older_format_asks_for_a_rebuild_and_goes_with_it(hash_settings: Sett
 
 def test_merge_plan_keeps_languages_apart() -> None:
     languages = ["sv", "sv", "sv", "en", "en", "sv", "sv", None]  # None: written before the split
-    segments = [{"name": f"s{i}", "docs": [f"d{i}"], "chunks": 5}
+    segments = [{"name": f"s{i}", "deleted": [], "chunks": 5}
                 | ({"languages": [lang]} if lang else {}) for i, lang in enumerate(languages)]
     live = {s["name"]: 5 for s in segments}
     allowed = {f"d{i}" for i in range(len(segments))}
@@ -244,3 +251,69 @@ def test_a_merge_copies_the_lexical_rows_a_build_writes(hash_settings: Settings)
                 for r, _, _ in rows]
     finally:
         store.close()
+
+
+def test_a_format_6_commit_point_is_read_and_the_next_build_writes_format_7(
+        hash_settings: Settings) -> None:
+    import json
+
+    from assistant.index.commits import _checksum
+
+    build_index(hash_settings, HashEmbedder())
+    path, body = open_commit(hash_settings.index_dir)
+    store = open_store(hash_settings.index_dir)
+    facts = store.documents()
+    store.close()
+    # what format 6 wrote: every document with its segment, and each segment's documents
+    body["format"] = 6
+    body["documents"] = {doc: {"segment": "seg-00000" + ("2" if doc == "report.txt" else "1"),
+                               "fingerprint": f.fingerprint, "chunks": f.chunks,
+                               "sentences": f.sentences, "problems": list(f.problems)}
+                         for doc, f in facts.items()}
+    for s in body["segments"]:
+        s["docs"] = sorted(_held(hash_settings.index_dir / s["name"]))
+    body["checksum"] = _checksum(body)
+    path.write_text(json.dumps(body), encoding="utf-8")
+    assert open_store(hash_settings.index_dir).documents() == facts
+    (hash_settings.corpus_dir / "new.md").write_text("# Ny\n\nEtt nytt dokument.\n",
+                                                     encoding="utf-8")
+    report = build_index(hash_settings, HashEmbedder())
+    assert report.indexed == ["new.md"] and report.unchanged == sorted(facts)
+    newest = open_commit(hash_settings.index_dir)[1]
+    assert newest["format"] == 7 and "documents" not in newest
+    assert sorted(open_store(hash_settings.index_dir).documents()) == sorted([*facts, "new.md"])
+
+
+def test_a_build_reads_no_vectors_of_the_segments_it_keeps(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import faiss
+
+    build_index(hash_settings, HashEmbedder())
+    read: list[str] = []
+    real = faiss.read_index
+
+    def recording(path, *args):  # type: ignore[no-untyped-def]
+        read.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(faiss, "read_index", recording)
+    (hash_settings.corpus_dir / "new.md").write_text("# Ny\n\nEtt nytt dokument.\n",
+                                                     encoding="utf-8")
+    assert build_index(hash_settings, HashEmbedder()).indexed == ["new.md"]
+    assert read == []
+    Engine(hash_settings, HashEmbedder()).search(["nytt dokument"])
+    assert len(read) == 2 * len(_segments(hash_settings))  # a server opens them all at once
+
+
+def test_a_served_commit_keeps_answering_after_a_build_removes_its_segments(
+        hash_settings: Settings) -> None:
+    build_index(hash_settings, HashEmbedder())
+    served = open_store(hash_settings.index_dir)
+    try:
+        remove_document(hash_settings, "report.txt", HashEmbedder())
+        assert not (hash_settings.index_dir / "seg-000002").exists()  # erased, as it must be
+        vector = HashEmbedder().queries(["report"])[0]
+        rows = [r for r, _ in served.search_chunks(vector, 50, None)]
+        assert "report.txt" in {served.row_doc(r) for r in rows}  # mapped before the prune
+    finally:
+        served.close()

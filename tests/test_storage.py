@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.index.commits import FORMAT, commit_points, open_commit, segment_folders
-from assistant.index.segment import STORE
+from assistant.index.segment import STORE, held_documents
 from assistant.index.storage import IndexStore, IndexWriter, StoredDocument
 from assistant.index.store import SHIFT, SegmentStore, open_store
 from assistant.index.writer import SegmentWriter
@@ -123,9 +123,9 @@ def test_lexical_search(store: SegmentStore, words: list[str], docs: set[str]) -
         assert store.document_frequency(words[0], 5) == len(found)
 
 
-def test_format_6_keeps_vectors_only_in_faiss(store: SegmentStore, tmp_path: Path) -> None:
+def test_format_7_keeps_vectors_only_in_faiss(store: SegmentStore, tmp_path: Path) -> None:
     _, body = open_commit(tmp_path)
-    assert body["format"] == FORMAT == 6
+    assert body["format"] == FORMAT == 7
     for folder in segment_folders(tmp_path):
         db = sqlite3.connect(folder / STORE)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
@@ -138,7 +138,8 @@ def test_format_6_keeps_vectors_only_in_faiss(store: SegmentStore, tmp_path: Pat
 def test_keeping_a_document_leaves_its_segment_untouched(store: SegmentStore,
                                                          tmp_path: Path) -> None:
     _, body = open_commit(tmp_path)
-    assert [(s["name"], s["docs"], s["deleted"]) for s in body["segments"]] == [
+    assert [(s["name"], sorted(held_documents(tmp_path / s["name"])), s["deleted"])
+            for s in body["segments"]] == [
         ("seg-000001", ["a.md"], []), ("seg-000002", ["b.md"], [])]
     assert {r >> SHIFT for r in (store.chunk_row(c) for c in A.chunks)} == {1}
     assert store.chunk_by_id("a.md#1") == A.chunks[1] and store.chunk_by_id("a.md#2") is None

@@ -17,9 +17,12 @@ if TYPE_CHECKING:
     from assistant.index.pgschema import Pool
 
 
-def open_index(settings: Settings, model: str | None = None) -> IndexStore:
+def open_index(settings: Settings, model: str | None = None, lazy: bool = False
+               ) -> IndexStore:
     """The serving index; when `model` is given, it must be the one it was built with, and by
-    an encoder that gives the same vectors (see `encoder_mark`)."""
+    an encoder that gives the same vectors (see `encoder_mark`). `lazy` is for a build's
+    previous commit: a folder's segments then open their vectors only if read (a database
+    has nothing to defer)."""
     if settings.database_url:
         from assistant.index.pgstore import open_pg_store
 
@@ -27,7 +30,7 @@ def open_index(settings: Settings, model: str | None = None) -> IndexStore:
     else:
         from assistant.index.store import open_store
 
-        store = open_store(settings.index_dir, model)
+        store = open_store(settings.index_dir, model, lazy)
     if model is not None:
         built, wanted = store.build.get("encoder"), encoder_mark(settings).get("encoder")
         if built != wanted:
@@ -77,8 +80,9 @@ def prune(settings: Settings) -> list[str]:
     if settings.database_url:
         return []
     from assistant.index.commits import prune as prune_folder
+    from assistant.index.segment import held_documents
 
-    return prune_folder(settings.index_dir)
+    return prune_folder(settings.index_dir, held_documents)
 
 
 def new_writer(settings: Settings, dim: int, previous: IndexStore | None) -> IndexWriter:

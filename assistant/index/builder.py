@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -14,10 +15,11 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import AssistantError, DocumentNotFoundError
 from assistant.index.backend import build_lock, encoder_mark, new_writer, open_index, prune
-from assistant.index.commits import commit_points, read_commit
+from assistant.index.commits import commit_points, held, read_commit
 from assistant.index.embedding import embed_document
 from assistant.index.filestats import FileStats
 from assistant.index.resume import Checkpointed, Checkpoints
+from assistant.index.segment import held_documents
 from assistant.index.source import SourceFile, corpus_files, corpus_source
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
 from assistant.index.writer import SegmentWriter
@@ -73,7 +75,7 @@ def build_fingerprint(settings: Settings) -> dict[str, Any]:
 def _previous(settings: Settings) -> IndexStore | None:
     """The serving index, if it was built the same way and can be reused."""
     try:
-        store = open_index(settings)
+        store = open_index(settings, lazy=True)
     except AssistantError:
         return None
     if store.build == build_fingerprint(settings):
@@ -229,10 +231,9 @@ def _indexed_names(settings: Settings) -> set[str]:
         return names
     for path in commit_points(settings.index_dir):
         try:
-            body = read_commit(path)
-        except AssistantError:
+            names |= held(settings.index_dir, read_commit(path), held_documents)
+        except (AssistantError, sqlite3.Error):
             continue
-        names |= set(body.get("documents", {})) | set(body.get("failed") or {})
     return names
 
 

@@ -4,7 +4,10 @@ Layout of the index folder::
 
     commit-000007.json   a commit point: the segments in service, their tombstones, how the
                          index was built, the size and sha256 of every segment file, and the
-                         sha256 of the commit point itself; the newest one that checks is served
+                         sha256 of the commit point itself; the newest one that checks is served.
+                         It names no live document: those are in the segments, so a commit
+                         point stays a few kilobytes whatever the corpus (format 7; format 6
+                         also listed every document and is still read)
     seg-000012/          one immutable segment (`assistant.index.segment`), written once
     LOCK                 held by the build in progress
 
@@ -14,7 +17,8 @@ renames it into place (fsync of the folder again). Until that rename nothing it 
 served, so an interrupted build or merge leaves the last commit serving.
 
 Retention (`prune`): the current commit is kept and, as the fallback, the newest older commit
-that checks out and holds no document missing from the current one; every other commit point,
+that checks out and holds no document missing from the current one (which documents a segment
+holds is the segment's to say: the caller passes `held_by`); every other commit point,
 every segment neither of them lists, anything an interrupted build left behind, and the
 generation folders of an index of format 5 or older are removed.
 """
@@ -22,21 +26,24 @@ generation folders of an index of format 5 or older are removed.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import IndexCorruptError, IndexMissingError
 
-FORMAT = 6  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms,
+FORMAT = 7  # 2: chunks keep the text as extracted before OCR repair; 3: compound terms,
 # trigrams; 4: chunks keep the abbreviations they use, list items their lead-in sentence;
-# 5: no trigram table; 6: segments and commit points, vectors only in FAISS (memory-mapped)
+# 5: no trigram table; 6: segments and commit points, vectors only in FAISS (memory-mapped);
+# 7: commit points list segments and tombstones, not documents
+READABLE = (6, 7)  # format 6's segments are format 7's; its commit points list more
 LOCK = "LOCK"
 COMMIT_NAME = re.compile(r"commit-(\d{6})\.json")
 SEGMENT_NAME = re.compile(r"seg-(\d{6})")
@@ -138,8 +145,8 @@ def write_commit(index_dir: Path, body: dict[str, Any]) -> Path:
     full = {**body, "format": FORMAT, "commit": name.removesuffix(".json")}
     full["checksum"] = _checksum(full)
     tmp = index_dir / f"{name}.tmp"
-    # no indent: json's C encoder then writes it (at 1M chunks the body is 6 MB, and an
-    # indent takes the pure-Python encoder, 3x slower: bench/RESULTS.md, issue 15, "1M")
+    # no indent: json's C encoder then writes it (an indent takes the pure-Python one; a
+    # format 6 body listing 1M chunks' documents was 6 MB: bench/RESULTS.md, issue 15, "1M")
     tmp.write_text(json.dumps(full, ensure_ascii=False), encoding="utf-8")
     _fsync_file(tmp)
     tmp.rename(index_dir / name)
@@ -154,7 +161,7 @@ def read_commit(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"{path}: unreadable commit point ({exc}); {REBUILD_HINT}"
                                 ) from exc
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
+    if not isinstance(body, dict) or body.get("format") not in READABLE:
         found = body.get("format") if isinstance(body, dict) else None
         raise IndexCorruptError(f"{path}: index format {found} is not {FORMAT}; {REBUILD_HINT}")
     if body.get("checksum") != _checksum(body):
@@ -208,31 +215,39 @@ def _legacy(index_dir: Path) -> list[Path]:
             if re.fullmatch(r"gen-\d{6}(\.tmp|\.old)?|CURRENT(\.tmp)?", p.name)]
 
 
-def held(body: dict[str, Any]) -> set[str]:
+def held(index_dir: Path, body: dict[str, Any], held_by: Callable[[Path], set[str]]
+         ) -> set[str]:
     """Every document a commit's segments physically hold (tombstoned rows too), and its
     failures."""
-    names = {d for s in body["segments"] for d in s["docs"]}
+    names = {d for s in body["segments"] for d in held_by(index_dir / s["name"])}
     return names | set(body.get("failed") or {})
 
 
-def allowed(body: dict[str, Any]) -> set[str]:
+def allowed(index_dir: Path, body: dict[str, Any], held_by: Callable[[Path], set[str]]
+            ) -> set[str]:
     """The documents a commit serves, and its failures: what may stay on disk."""
-    return set(body["documents"]) | set(body.get("failed") or {})
+    names = {d for s in body["segments"]
+             for d in held_by(index_dir / s["name"]) - set(s["deleted"])}
+    return names | set(body.get("failed") or {})
 
 
-def prune(index_dir: Path) -> list[str]:
-    """Apply the retention rule (see the module docstring); the commits and segments removed."""
+def prune(index_dir: Path, held_by: Callable[[Path], set[str]]) -> list[str]:
+    """Apply the retention rule (see the module docstring); the commits and segments removed.
+    `held_by` names the documents a segment folder holds."""
     try:
         current_path, current = open_commit(index_dir)
     except (IndexMissingError, IndexCorruptError):
         return []
     keep = {current_path: current}
+    held_by = functools.cache(held_by)  # the two commits share most of their segments
+    served: set[str] | None = None  # read only when there is an older commit to weigh
     for older in reversed([p for p in commit_points(index_dir) if p.name < current_path.name]):
         try:
             body = check_commit(index_dir, older)
         except IndexCorruptError:
             continue
-        if held(body) <= allowed(current):
+        served = allowed(index_dir, current, held_by) if served is None else served
+        if held(index_dir, body, held_by) <= served:
             keep[older] = body
             break
     listed = {s["name"] for body in keep.values() for s in body["segments"]}

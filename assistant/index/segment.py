@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -203,28 +204,57 @@ def _chunk(r: tuple[Any, ...]) -> Chunk:
                  sentences, r[11], tuple((a, b) for a, b in json.loads(r[12])))
 
 
-class Segment:
-    """Read access to one segment: SQLite read-only, FAISS and the sentence map memory-mapped."""
+def held_documents(folder: Path) -> set[str]:
+    """Every document a segment folder holds, tombstoned or not (what `commits.prune` weighs
+    for the erasure guarantee)."""
+    db = sqlite3.connect(f"file:{folder / STORE}?mode=ro", uri=True)
+    try:
+        return {doc for (doc,) in db.execute("SELECT doc FROM documents")}
+    finally:
+        db.close()
 
-    def __init__(self, folder: Path, entry: dict[str, Any], dim: int) -> None:
+
+class _Vectors:
+    """A segment's FAISS indexes and sentence map, memory-mapped read-only."""
+
+    def __init__(self, folder: Path) -> None:
         import faiss
 
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        try:
+            self.chunks = faiss.read_index(str(folder / CHUNK_VECTORS), flags)
+            self.sentences = faiss.read_index(str(folder / SENTENCE_VECTORS), flags)
+            self.sentence_chunk = np.load(folder / SENTENCE_CHUNKS, mmap_mode="r")
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise IndexCorruptError(f"{folder}: cannot read its vectors ({exc}); "
+                                    f"{REBUILD_HINT}") from exc
+
+
+class Segment:
+    """Read access to one segment: SQLite read-only, FAISS and the sentence map memory-mapped.
+
+    With `lazy`, the vectors are opened on first use: reading a large segment's HNSW graphs
+    takes 70-90 ms (1M chunks: bench/RESULTS.md, issue 15), and a build that keeps the
+    segment as it is needs only its documents. A server opens them at once: a later build's
+    `prune` may remove the folder of a segment it still serves, and only files already
+    mapped stay readable then."""
+
+    def __init__(self, folder: Path, entry: dict[str, Any], dim: int, lazy: bool = False
+                 ) -> None:
+        self.folder = folder
         self.name = folder.name
         self.dim = dim
         self.deleted = frozenset(entry.get("deleted", ()))
         self.db = sqlite3.connect(f"file:{folder / STORE}?mode=ro", uri=True,
                                   check_same_thread=False)
-        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
-        try:
-            self.chunk_index = faiss.read_index(str(folder / CHUNK_VECTORS), flags)
-            self.sentence_index = faiss.read_index(str(folder / SENTENCE_VECTORS), flags)
-            self.sentence_chunk = np.load(folder / SENTENCE_CHUNKS, mmap_mode="r")
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise IndexCorruptError(f"{folder}: cannot read its vectors ({exc}); "
-                                    f"{REBUILD_HINT}") from exc
+        self._vectors_read: _Vectors | None = None
+        self._vectors_lock = threading.Lock()
+        if not lazy:
+            self._vectors_read = _Vectors(folder)
         self.docs: dict[str, DocInfo] = {}
         self.doc_rows: dict[str, tuple[int, int, int, int]] = {}
         self.facts: dict[str, tuple[str, int | None, tuple[str, ...]]] = {}
+        parsed: dict[str, tuple[str, ...]] = {}
         for row in self.db.execute(
             "SELECT doc, title, language, publisher, year, type, region, form, "
             "chunk_lo, chunk_hi, sent_lo, sent_hi, fingerprint, pages, problems "
@@ -234,12 +264,36 @@ class Segment:
                 continue
             self.docs[row[0]] = DocInfo(*row[:8])
             self.doc_rows[row[0]] = (row[8], row[9], row[10], row[11])
-            self.facts[row[0]] = (row[12], row[13], tuple(json.loads(row[14])))
+            problems = parsed.get(row[14])  # most documents share one of a few lists
+            if problems is None:
+                problems = parsed[row[14]] = tuple(json.loads(row[14]))
+            self.facts[row[0]] = (row[12], row[13], problems)
         spans = sorted((lo, doc) for doc, (lo, hi, _, _) in self.doc_rows.items() if hi > lo)
         self.chunk_starts = [lo for lo, _ in spans]  # a list: bisect beats numpy on one row
         self.chunk_docs = [doc for _, doc in spans]
         self.live_chunks = sum(hi - lo for lo, hi, _, _ in self.doc_rows.values())
         self.dead_rows = self._dead_rows()
+
+    @property
+    def vectors(self) -> _Vectors:
+        """The vector files, opened on first use (by whichever thread comes first)."""
+        if self._vectors_read is None:
+            with self._vectors_lock:
+                if self._vectors_read is None:
+                    self._vectors_read = _Vectors(self.folder)
+        return self._vectors_read
+
+    @property
+    def chunk_index(self) -> Any:
+        return self.vectors.chunks
+
+    @property
+    def sentence_index(self) -> Any:
+        return self.vectors.sentences
+
+    @property
+    def sentence_chunk(self) -> np.ndarray:
+        return self.vectors.sentence_chunk
 
     def _dead_rows(self) -> frozenset[int]:
         """Local chunk rows of tombstoned documents."""

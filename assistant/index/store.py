@@ -56,22 +56,23 @@ def _bitmap(rows: np.ndarray, size: int) -> Any:
     return selector
 
 
-def open_store(index_dir: Path, model: str | None = None) -> SegmentStore:
+def open_store(index_dir: Path, model: str | None = None, lazy: bool = False) -> SegmentStore:
     """The newest commit of an index folder that checks (see `open_commit`); when `model` is
-    given, it must be the model the index was built with."""
+    given, it must be the model the index was built with. With `lazy`, each segment's vectors
+    are opened when first used (a build's previous commit; see `Segment`)."""
     path, body = open_commit(index_dir)
     built_with = (body.get("build") or {}).get("model")
     if model is not None and built_with != model:
         raise IndexMismatchError(
             f"the index in {index_dir} was built with model {built_with!r} but the settings "
             f"ask for {model!r}; run `assistant index` to rebuild it with the configured model")
-    return SegmentStore(index_dir, body)
+    return SegmentStore(index_dir, body, lazy)
 
 
 class SegmentStore:
     """Read access to the segments of one commit point."""
 
-    def __init__(self, index_dir: Path, body: dict[str, Any]) -> None:
+    def __init__(self, index_dir: Path, body: dict[str, Any], lazy: bool = False) -> None:
         self.index_dir = index_dir
         self.commit = body
         self.name: str = body["commit"]
@@ -84,7 +85,8 @@ class SegmentStore:
         try:
             for entry in body["segments"]:
                 number = int(entry["name"].split("-")[1])
-                self.segments[number] = Segment(index_dir / entry["name"], entry, self.dim)
+                self.segments[number] = Segment(index_dir / entry["name"], entry, self.dim,
+                                                lazy)
         except BaseException:
             self.close()
             raise

@@ -48,9 +48,11 @@ def tier(live_chunks: int) -> int:
 def merge_plan(segments: list[dict[str, Any]], live: Mapping[str, int],
                allowed: set[str]) -> list[str]:
     """The names of the segments to merge into one, given each segment's entry, the live
-    chunk count per segment, and the documents that may stay on disk."""
+    chunk count per segment, and the documents that may stay on disk. A segment's live
+    documents are the new commit's, so it holds a document that may not stay exactly when one
+    of its tombstones names it."""
     chosen = {s["name"] for s in segments
-              if not set(s["docs"]) <= allowed
+              if not set(s["deleted"]) <= allowed
               or live[s["name"]] < (1 - MAX_TOMBSTONED) * s["chunks"]}
     tiers: dict[tuple[tuple[str, ...], int], list[str]] = {}
     for s in segments:
@@ -77,31 +79,30 @@ class SegmentWriter:
         self.new = LanguageSegments(index_dir, dim, SEGMENT_CHUNKS)
         self.written: list[dict[str, Any]] = []  # sealed, not yet committed
         self.adopted: list[dict[str, Any]] = []  # sealed by this build's checkpoints
-        self.facts: dict[str, dict[str, Any]] = {}  # the new commit's documents
+        # the new commit's documents: the segment each is in and its chunks (a commit point
+        # lists neither; they decide what to merge)
+        self.facts: dict[str, tuple[str, int]] = {}
         self.kept: set[str] = set()
 
     def add(self, document: StoredDocument) -> None:
         """Write a newly embedded document into its language's segment being written."""
-        self.facts[document.info.doc] = {
-            "segment": self.new.add(document),
-            "fingerprint": document.fingerprint, "chunks": len(document.chunks),
-            "sentences": len(document.sentence_vectors), "problems": list(document.problems)}
+        self.facts[document.info.doc] = (self.new.add(document), len(document.chunks))
 
     def adopt(self, entry: dict[str, Any], documents: Mapping[str, DocumentFacts]) -> None:
         """List a segment this build already wrote (a checkpoint, see resume.py) with the
         documents taken from it; its other documents are tombstoned."""
         self.adopted.append({**entry, "deleted": sorted(set(entry["docs"]) - set(documents))})
         for doc, facts in documents.items():
-            self.facts[doc] = {"segment": entry["name"], "fingerprint": facts.fingerprint,
-                               "chunks": facts.chunks, "sentences": facts.sentences,
-                               "problems": list(facts.problems)}
+            self.facts[doc] = (entry["name"], facts.chunks)
 
     def keep(self, doc: str) -> None:
         """Leave an unchanged document where it is, in its segment."""
         if self.previous is None or doc not in self.previous.doc_segment:
             raise ValueError(f"no earlier commit to keep {doc!r} from")
         self.kept.add(doc)
-        self.facts[doc] = dict(self.previous.commit["documents"][doc])
+        segment = self.previous.segments[self.previous.doc_segment[doc]]
+        lo, hi, _, _ = segment.doc_rows[doc]
+        self.facts[doc] = (segment.name, hi - lo)
 
     def commit(self, build: Mapping[str, Any]) -> str:
         """Tombstone what was dropped, merge (see the module docstring), write the commit
@@ -111,23 +112,22 @@ class SegmentWriter:
         allowed = set(self.facts) | set(build.get("failed") or {})
         while True:
             live = {s["name"]: 0 for s in segments}
-            for fact in self.facts.values():
-                live[fact["segment"]] += fact["chunks"]
-            segments = [s for s in segments if live[s["name"]] or not set(s["docs"]) <= allowed]
+            for segment, chunks in self.facts.values():
+                live[segment] += chunks
+            segments = [s for s in segments
+                        if live[s["name"]] or not set(s["deleted"]) <= allowed]
             chosen = merge_plan(segments, live, allowed)
-            if not chosen or (len(chosen) == 1 and not self._must_rewrite(chosen[0], segments,
-                                                                          live, allowed)):
+            if not chosen or (len(chosen) == 1 and not self._must_rewrite(chosen[0], segments)):
                 break
             segments = self._merge(segments, chosen)
-        body = {**build, "dim": self.dim, "segments": sorted(segments, key=lambda s: s["name"]),
-                "documents": dict(sorted(self.facts.items()))}
+        listed = [{k: v for k, v in s.items() if k != "docs"}  # the segment lists its own
+                  for s in sorted(segments, key=lambda s: s["name"])]
+        body = {**build, "dim": self.dim, "segments": listed}
         return write_commit(self.index_dir, body).name.removesuffix(".json")
 
-    def _must_rewrite(self, name: str, segments: list[dict[str, Any]], live: Mapping[str, int],
-                      allowed: set[str]) -> bool:
+    def _must_rewrite(self, name: str, segments: list[dict[str, Any]]) -> bool:
         """Whether a lone chosen segment needs rewriting (it is not a clean merge result)."""
-        entry = next(s for s in segments if s["name"] == name)
-        return bool(entry["deleted"]) or not set(entry["docs"]) <= allowed
+        return bool(next(s for s in segments if s["name"] == name)["deleted"])
 
     def _tombstoned(self) -> list[dict[str, Any]]:
         """The previous commit's segments with every document not kept marked deleted."""
@@ -139,8 +139,8 @@ class SegmentWriter:
         result = []
         for entry in self.previous.commit["segments"]:
             number = int(entry["name"].split("-")[1])
-            kept = still.get(number, set())
-            result.append({**entry, "deleted": sorted(set(entry["docs"]) - kept)})
+            dropped = set(self.previous.segments[number].docs) - still.get(number, set())
+            result.append({**entry, "deleted": sorted(dropped.union(entry["deleted"]))})
         return result
 
     def _merge(self, segments: list[dict[str, Any]], chosen: list[str]
@@ -153,8 +153,9 @@ class SegmentWriter:
                 segment = self._open(entry)
                 try:
                     for doc in segment.docs:  # live documents only, in row order
-                        self.facts[doc]["segment"] = builders.add(segment.stored(doc),
-                                                                  segment.lexical_rows(doc))
+                        self.facts[doc] = (builders.add(segment.stored(doc),
+                                                        segment.lexical_rows(doc)),
+                                           self.facts[doc][1])
                 finally:
                     if self.previous is None or segment not in self.previous.segments.values():
                         segment.close()
@@ -172,7 +173,7 @@ class SegmentWriter:
             old = self.previous.segments[number]
             if old.deleted == frozenset(entry["deleted"]):
                 return old
-        return Segment(self.index_dir / entry["name"], entry, self.dim)
+        return Segment(self.index_dir / entry["name"], entry, self.dim, lazy=True)
 
     def abort(self) -> None:
         """Drop what this build wrote (the next build's clean-up would remove it anyway)."""
