@@ -78,6 +78,40 @@ def test_removed_file_disappears(hash_settings: Settings) -> None:
     assert all(h.chunk.doc != "housing.html" for h in hits)
 
 
+def test_a_targeted_build_looks_at_the_named_files_only(hash_settings: Settings,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import source
+
+    corpus = hash_settings.corpus_dir
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a pdf")
+    build_index(hash_settings, HashEmbedder())
+    (corpus / "new.md").write_text("# Ny\n\nEtt nytt dokument om mottagande.\n",
+                                   encoding="utf-8")
+    (corpus / "report.txt").write_text("Changed by other means.\n", encoding="utf-8")
+    (corpus.parent / "outside.md").write_text("# Ute\n\nUtanför korpusen.\n", encoding="utf-8")
+
+    def no_listing(corpus_dir: Path) -> None:
+        raise AssertionError(f"{corpus_dir} was listed")
+
+    monkeypatch.setattr(source, "_listing", no_listing)
+    named = ["new.md", "../outside.md", "never-there.md", "catalog.json"]
+    report = build_index(hash_settings, HashEmbedder(), only=named)
+    assert report.indexed == ["new.md"] and report.removed == []
+    assert sorted(report.unchanged) == ["ansvar.md", "housing.html", "report.txt"]
+    assert list(report.failed) == ["broken.pdf"]  # not retried, still reported
+    hits = Engine(hash_settings, HashEmbedder()).search(["nytt dokument mottagande"], k=10)[0]
+    assert "new.md" in {h.chunk.doc for h in hits}
+
+    (corpus / "new.md").unlink()
+    report = build_index(hash_settings, HashEmbedder(), only=["new.md"])
+    assert report.removed == ["new.md"] and report.indexed == []
+    stats = json.loads((hash_settings.index_dir / "file-stats.json").read_text(encoding="utf-8"))
+    assert sorted(stats["files"]) == ["ansvar.md", "broken.pdf", "housing.html", "report.txt"]
+
+    monkeypatch.undo()  # a full build sees what changed by other means
+    assert build_index(hash_settings, HashEmbedder()).indexed == ["report.txt"]
+
+
 def test_broken_file_is_reported_and_others_indexed(hash_settings: Settings) -> None:
     (hash_settings.corpus_dir / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a pdf")
     (hash_settings.corpus_dir / "notes.docx").write_bytes(b"PK\x03\x04")

@@ -281,7 +281,9 @@ class Library:
             error = None
             report = None
             try:
-                report = build_index(self.settings, self.engine.embedder)
+                # the uploaded and removed documents only: the others stay as they are
+                # (files changed by other means wait for `assistant index`)
+                report = build_index(self.settings, self.engine.embedder, only=set(batch))
                 self.engine.reload()
             except AssistantError as exc:
                 error = str(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -20,7 +20,7 @@ from assistant.index.embedding import embed_document
 from assistant.index.filestats import FileStats
 from assistant.index.resume import Checkpointed, Checkpoints
 from assistant.index.segment import held_documents
-from assistant.index.source import SourceFile, corpus_files, corpus_source
+from assistant.index.source import SourceFile, corpus_files, corpus_source, named_source
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
 from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
@@ -89,27 +89,44 @@ def build_index(
     embedder: Embedder,
     progress: Callable[[str], None] | None = None,
     from_folder: bool = True,
+    only: Collection[str] | None = None,
 ) -> BuildReport:
     """Index the corpus into a new build; unchanged files reuse their vectors. With a
     database, the corpus is the database's, into which the corpus folder is imported first
-    unless `from_folder` is False (a worker builds from the database alone)."""
+    unless `from_folder` is False (a worker builds from the database alone).
+
+    With `only` (corpus-relative names), a corpus folder's build looks at those files alone,
+    as they are now (indexed, re-indexed, or removed when gone), and keeps every other
+    document of the serving index as it is, without listing the folder: what an upload or a
+    removal through the API costs, whatever the corpus size. Without a serving index of the
+    same settings, or with a database, it is a full build."""
     with build_lock(settings):
-        return _build(settings, embedder, progress, from_folder)
+        return _build(settings, embedder, progress, from_folder, only)
 
 
 def _build(
     settings: Settings, embedder: Embedder, progress: Callable[[str], None] | None,
-    from_folder: bool = True,
+    from_folder: bool = True, only: Collection[str] | None = None,
 ) -> BuildReport:
     """build_index under the build lock."""
     report = BuildReport()
     stats = FileStats(None if settings.database_url else settings.index_dir)
     checkpoints = (None if settings.database_url
                    else Checkpoints(settings.index_dir, build_fingerprint(settings)))
-    with corpus_source(settings, from_folder, stats) as files:
+    previous = None
+    if only is not None and not settings.database_url:
         previous = _previous(settings)
+    if previous is None:
+        only = None  # nothing to keep the other documents from: a full build
+    with (corpus_source(settings, from_folder, stats) if only is None
+          else named_source(settings.corpus_dir, only, stats)) as files:
+        if only is None:
+            previous = _previous(settings)  # after a database's import of the folder
         old = previous.documents() if previous else {}
         plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
+        if only is not None and previous is not None:
+            _keep_unnamed(previous, old, set(only), report, plan)
+            stats.keep_others(set(only))
         for file in files:
             _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
             if progress:
@@ -146,6 +163,19 @@ def _build(
     log.info("built %s: %d indexed, %d unchanged, %d removed, %d failed", report.generation,
              len(report.indexed), len(report.unchanged), len(report.removed), len(report.failed))
     return report
+
+
+def _keep_unnamed(previous: IndexStore, old: dict[str, DocumentFacts], named: set[str],
+                  report: BuildReport, plan: list[StoredDocument | DocumentFacts]) -> None:
+    """A targeted build's plan for the documents it was not asked about: kept as they are,
+    and the failures stay failures."""
+    for name in sorted(set(old) - named):
+        plan.append(old[name])
+        report.unchanged.append(name)
+    for name in sorted(set(previous.failed) - named):
+        report.failed[name] = previous.failed[name]
+        if name in previous.failed_keys:
+            report.failed_keys[name] = previous.failed_keys[name]
 
 
 def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
@@ -187,7 +217,8 @@ def remove_document(
 
     Segments that hold the document are rewritten without it and older commits that list it
     are removed (see writer and commits), so no copy of its text or vectors stays in the
-    index folder. The file is looked up by its
+    index folder. The build looks at this document only (see `build_index`'s `only`). The
+    file is looked up by its
     corpus-relative name among the corpus files, never joined from the argument. Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
     without one the configured model is loaded only if needed.
@@ -204,7 +235,7 @@ def remove_document(
         if doc in catalog:
             write_entry(settings.corpus_dir, doc, None)
         log.info("removed %s from the corpus", doc)
-        return _build(settings, embedder or LazyEmbedder(settings), None)
+        return _build(settings, embedder or LazyEmbedder(settings), None, only=[doc])
 
 
 def _erase_stored(settings: Settings, doc: str) -> bool:

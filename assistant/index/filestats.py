@@ -71,6 +71,11 @@ class FileStats:
         self.new[name] = [*key, sha]
         return sha
 
+    def keep_others(self, names: set[str]) -> None:
+        """Carry over the records of every file but `names` (a targeted build looks at those
+        alone; a name among them that is no longer a file loses its record)."""
+        self.new.update((k, v) for k, v in self.old.items() if k not in names)
+
     def save(self) -> None:
         """Remember this build's files (atomically; a failure to write only costs hashing)."""
         if self.path is None or not self.path.parent.is_dir():

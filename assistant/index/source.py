@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,34 @@ def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[Sour
                        stats.fingerprint(name, path, catalog.get(name), stat),
                        lambda path=path: Path(path))  # type: ignore[misc]
             for name, path, stat in _listing(corpus_dir)]
+
+
+@contextmanager
+def named_source(corpus_dir: Path, names: Iterable[str], stats: FileStats
+                 ) -> Iterator[list[SourceFile]]:
+    """`folder_source` of some corpus files only, by corpus-relative name, without listing
+    the folder; a name that is no corpus file now (removed, or never one) is left out. Names
+    are checked as `corpus_files` lists files, never followed out of the folder."""
+    catalog = read_catalog(corpus_dir)
+    files = []
+    for name in sorted(set(names)):
+        parts = name.split("/")
+        if (not name or any(p in ("", ".", "..") for p in parts)
+                or parts[-1] == CATALOG_FILE or parts[-1].startswith(".")):
+            continue
+        path = corpus_dir.joinpath(*parts)
+        try:
+            stat = path.stat()
+            # a listing does not follow a link to a folder: neither does a name
+            linked = any(corpus_dir.joinpath(*parts[:i]).is_symlink()
+                         for i in range(1, len(parts)))
+        except OSError:
+            continue
+        if S_ISREG(stat.st_mode) and not linked:
+            files.append(SourceFile(name, catalog.get(name),
+                                    stats.fingerprint(name, path, catalog.get(name), stat),
+                                    lambda path=path: path))  # type: ignore[misc]
+    yield files
 
 
 @contextmanager
