@@ -311,14 +311,14 @@ def _index_one(
 ) -> None:
     """Reuse, embed or report one corpus file."""
     name, entry, fingerprint = file.name, file.entry, file.fingerprint
+    if name in old and old[name].fingerprint == fingerprint:  # indexed, so of a known type
+        plan.append(old[name])
+        report.unchanged.append(name)
+        return
     suffix = PurePosixPath(name).suffix
     if suffix.lower() not in SUPPORTED_SUFFIXES:
         report.failed[name] = (f"unsupported file type {suffix or '(none)'}; "
                                f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-        return
-    if name in old and old[name].fingerprint == fingerprint:
-        plan.append(old[name])
-        report.unchanged.append(name)
         return
     # A file that failed before, unchanged and under the same parse limits, fails the same
     # way: report it again without parsing it (a file that hit the timeout would cost the
