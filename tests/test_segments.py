@@ -127,8 +127,11 @@ def test_removal_rewrites_every_segment_that_held_the_document(hash_settings: Se
 
 
 @pytest.mark.parametrize(("sizes", "deleted", "removed", "chosen"), [
-    ([1000, 5, 5, 5, 5], [], set(), []),  # four small ones: not yet
-    ([1000, 5, 5, 5, 5, 5], [], set(), ["s1", "s2", "s3", "s4", "s5"]),  # a tier of five
+    ([10_000, 5, 5, 5, 5], [], set(), []),  # four small ones: not yet
+    ([10_000, 5, 5, 5, 5, 5], [], set(), ["s1", "s2", "s3", "s4", "s5"]),  # a tier of five
+    ([1000, 5, 5, 5, 5], [], set(), ["s0", "s1", "s2", "s3", "s4"]),  # under the floor: a tier
+    ([2000, 5, 5, 5], [], set(), []),  # four at the floor: not yet
+    ([999, 1000, 9999, 5, 1], [], set(), ["s0", "s1", "s2", "s3", "s4"]),  # one tier, exactly
     ([1000, 40], [("s1", 30)], set(), ["s1"]),  # more than half tombstoned
     ([1000, 40], [], {"s0"}, ["s0"]),  # holds a removed document: rewritten, however large
     ([SEGMENT_CHUNKS] * 6, [], set(), []),  # full segments are not merged further

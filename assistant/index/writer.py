@@ -12,8 +12,10 @@ language, tombstoned rows dropped):
 - every segment whose rows are more than half tombstoned;
 - a tier of `MERGE_AT` or more segments of one language and similar size (live chunks
   within a factor of `TIER_FACTOR`), so the number of segments stays logarithmic in the
-  corpus; segments of `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for
-  the first two reasons.
+  corpus; segments below `FLOOR_CHUNKS` count as that size (Lucene's floor segment size), so
+  tiny segments merge with small ones instead of waiting for four more as tiny as they;
+  segments of `SEGMENT_CHUNKS` or more live chunks are full and only rewritten for the
+  first two reasons.
 
 A merge, like a build, seals its segment once it holds `SEGMENT_CHUNKS` chunks and starts
 another. So a large first build, whose checkpoints (resume.py) all merge at its commit, ends
@@ -23,7 +25,6 @@ one segment of at most that size (plus its last document), not the whole corpus.
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,12 +38,19 @@ from assistant.index.store import SegmentStore
 SEGMENT_CHUNKS = 100_000  # chunks per segment a build writes before it starts another
 MERGE_AT = 5
 TIER_FACTOR = 10
+FLOOR_CHUNKS = 1_000  # every smaller segment is in this size's tier (1M: bench/RESULTS.md)
 MAX_TOMBSTONED = 0.5
 
 
 def tier(live_chunks: int) -> int:
-    """The size tier of a segment: segments of one tier are within TIER_FACTOR of each other."""
-    return int(math.log(max(live_chunks, 1), TIER_FACTOR))
+    """The size tier of a segment: segments of one tier are within TIER_FACTOR of each other,
+    those under FLOOR_CHUNKS all in the floor's. Counted in integers: math.log(1000, 10) is
+    2.9999999999999996."""
+    size, level = max(live_chunks, FLOOR_CHUNKS), 0
+    while size >= TIER_FACTOR:
+        size //= TIER_FACTOR
+        level += 1
+    return level
 
 
 def merge_plan(segments: list[dict[str, Any]], live: Mapping[str, int],
