@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.config import Settings, load_settings
-from assistant.console import print_grouped, print_warnings, quiet_third_parties
+from assistant.console import print_grouped, print_warnings, progress_bar, quiet_third_parties
 from assistant.errors import AssistantError
 from assistant.ingest.catalog import DOC_TYPES
 from assistant.lang.personal import PersonalNumberFilter
@@ -147,20 +147,13 @@ def uvicorn_log_config() -> dict[str, object]:
 
 def cmd_index(settings: Settings, verbose: bool = False) -> int:
     """Build the index with a progress bar, then print what happened to each document."""
-    from tqdm import tqdm
-
-    from assistant.index.builder import LazyEmbedder, build_index, corpus_files
+    from assistant.index.builder import LazyEmbedder, build_index
+    from assistant.index.source import corpus_sizes
     from assistant.index.vectors import set_graph_threads
 
     set_graph_threads(settings.threads)  # a process of its own: graphs may use every thread
-    sizes = {name: path.stat().st_size for name, path in corpus_files(settings.corpus_dir)}
     started = time.perf_counter()
-    with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
-              file=sys.stderr) as bar:  # by bytes, so rate and ETA hold for uneven files
-        def step(name: str) -> None:
-            bar.set_postfix_str(name[-40:], refresh=False)
-            bar.update(sizes.get(name, 0))
-
+    with progress_bar(corpus_sizes(settings.corpus_dir)) as step:
         report = build_index(settings, LazyEmbedder(settings), progress=step)
     elapsed = time.perf_counter() - started
     print(f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "

@@ -1,11 +1,13 @@
-"""What the CLI prints besides results: grouped search text, warnings summed up by kind, and
-third-party libraries kept quiet."""
+"""What the CLI prints besides results: a build's progress bar, grouped search text, warnings
+summed up by kind, and third-party libraries kept quiet."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from assistant.types import Hit
 
@@ -38,15 +40,33 @@ def print_warnings(problems: dict[str, list[str]], verbose: bool) -> None:
             for problem in found:
                 print(f"  warning: {name}: {problem}")
         return
-    kinds: dict[str, tuple[int, set[str]]] = {}
+    counts: dict[str, int] = {}
+    hit: dict[str, set[str]] = {}  # grown in place: a new set per file was quadratic
     for name, found in problems.items():
         for problem in found:
-            count, files = kinds.get(warning_kind(problem), (0, set()))
-            kinds[warning_kind(problem)] = (count + 1, files | {name})
-    for kind, (count, files) in kinds.items():
+            kind = warning_kind(problem)
+            counts[kind] = counts.get(kind, 0) + 1
+            hit.setdefault(kind, set()).add(name)
+    for kind, count in counts.items():
+        files = hit[kind]
         where = next(iter(files)) if len(files) == 1 else f"{len(files)} files"
         times = f"{count}× " if count > 1 else ""
         print(f"  warning: {times}{kind} ({where}; --verbose lists them)")
+
+
+@contextmanager
+def progress_bar(sizes: dict[str, int]) -> Iterator[Callable[[str], None]]:
+    """A build's progress bar by bytes (so rate and ETA hold for uneven files), on stderr; the
+    context gives the step to call with each file's name as it is done."""
+    from tqdm import tqdm
+
+    with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
+              file=sys.stderr) as bar:
+        def step(name: str) -> None:
+            bar.set_postfix_str(name[-40:], refresh=False)
+            bar.update(sizes.get(name, 0))
+
+        yield step
 
 
 def print_grouped(query: str, hits: list[Hit], as_json: bool) -> None:

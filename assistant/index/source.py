@@ -39,6 +39,11 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
     return [(name, Path(path)) for name, path, _ in _listing(corpus_dir)]
 
 
+def corpus_sizes(corpus_dir: Path) -> dict[str, int]:
+    """Bytes of every candidate document by corpus-relative name (a progress bar's total)."""
+    return {name: stat.st_size for name, _, stat in _listing(corpus_dir)}
+
+
 def _listing(corpus_dir: Path) -> list[tuple[str, str, os.stat_result]]:
     """`corpus_files` with each file's stat, paths as strings: one stat a file, which the
     fingerprint cache reuses, and no Path object a file (at 21,000 files those were most of
