@@ -24,7 +24,7 @@ from assistant.errors import (
     DocumentNotFoundError,
     UnsupportedFormatError,
 )
-from assistant.index.source import corpus_files
+from assistant.index.source import corpus_files, corpus_sizes
 from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import entry_info, read_catalog, write_entry
@@ -118,7 +118,7 @@ class Library:
             files = set(catalog)
         else:
             catalog = read_catalog(self.settings.corpus_dir)
-            files = set(dict(corpus_files(self.settings.corpus_dir)))
+            files = set(corpus_sizes(self.settings.corpus_dir))
         indexed, failed = self._index_facts()
         with self._cond:
             jobs = self._queue.states() if self._queue else dict(self._jobs)

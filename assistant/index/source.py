@@ -40,7 +40,8 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
 
 
 def corpus_sizes(corpus_dir: Path) -> dict[str, int]:
-    """Bytes of every candidate document by corpus-relative name (a progress bar's total)."""
+    """Bytes of every candidate document by corpus-relative name (a progress bar's total;
+    its keys are the names, without a Path made per file)."""
     return {name: stat.st_size for name, _, stat in _listing(corpus_dir)}
 
 
