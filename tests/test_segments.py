@@ -320,3 +320,25 @@ def test_a_served_commit_keeps_answering_after_a_build_removes_its_segments(
         assert "report.txt" in {served.row_doc(r) for r in rows}  # mapped before the prune
     finally:
         served.close()
+
+
+def test_a_served_store_reads_its_vectors_ahead_and_a_build_does_not(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant.index import store as store_module
+    from assistant.index.segment import read_ahead
+
+    build_index(hash_settings, HashEmbedder())
+    asked: list[list[Path]] = []
+    monkeypatch.setattr(store_module, "read_ahead", lambda paths: asked.append(list(paths)))
+    open_store(hash_settings.index_dir, lazy=True).close()
+    assert asked == []
+    open_store(hash_settings.index_dir).close()
+    assert sorted(p.name for p in asked[0]) == ["chunks.faiss"] * 2 + ["sentences.faiss"] * 2
+    # best effort: a file gone before the thread gets to it is skipped, not an error
+    import threading
+
+    failures: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    thread = read_ahead([tmp_path / "gone.faiss", *asked[0]])
+    thread.join(timeout=30)
+    assert not thread.is_alive() and failures == []

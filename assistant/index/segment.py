@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -212,6 +213,33 @@ def held_documents(folder: Path) -> set[str]:
         return {doc for (doc,) in db.execute("SELECT doc FROM documents")}
     finally:
         db.close()
+
+
+_WINDOW = 8 << 20  # bytes per read-ahead request (the kernel caps one at its window)
+
+
+def read_ahead(paths: Iterable[Path]) -> threading.Thread:
+    """Ask the kernel, from a background thread, to bring files into the page cache (best
+    effort; the thread is returned, a daemon). A segment's codes are memory-mapped: without
+    this, a new server's first questions at 1M chunks wait on thousands of page reads from
+    disk each (bench/RESULTS.md, issue 15)."""
+    def run() -> None:
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                for offset in range(0, os.fstat(fd).st_size, _WINDOW):
+                    os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
+            except (OSError, AttributeError):  # no such call here, or the file went: no loss
+                pass
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 class _Vectors:

@@ -18,7 +18,13 @@ import numpy as np
 
 from assistant.errors import IndexMismatchError
 from assistant.index.commits import open_commit
-from assistant.index.segment import Segment, lexical_text
+from assistant.index.segment import (
+    CHUNK_VECTORS,
+    SENTENCE_VECTORS,
+    Segment,
+    lexical_text,
+    read_ahead,
+)
 from assistant.index.storage import DocumentFacts, StoredDocument
 from assistant.index.vectors import search
 from assistant.types import Chunk, DocInfo
@@ -96,6 +102,9 @@ class SegmentStore:
             self.docs.update(segment.docs)
             self.doc_segment.update(dict.fromkeys(segment.docs, number))
         self._size = sum(s.live_chunks for s in self.segments.values())
+        if not lazy:  # a server's store: it will search every segment's codes
+            read_ahead(s.folder / name for s in self.segments.values()
+                       for name in (SENTENCE_VECTORS, CHUNK_VECTORS))
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
         self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}
