@@ -70,8 +70,15 @@ class Engine:
         return model.for_embedder(self.embedder.name) if model is not None else None
 
     def load(self) -> None:
-        """Open the index and load the model now instead of on first use."""
+        """Open the index and load the model now instead of on first use, and the word list
+        and language profiles a first question reads (2 s of a 1M server's first answer:
+        bench/RESULTS.md, issue 15)."""
+        from assistant.lang.compounds import load_word_list
+        from assistant.lang.detect import load_profiles
+
         _ = self.reader, self.embedder
+        load_word_list()
+        load_profiles()
 
     def search(self, queries: Sequence[str], k: int = 5,
                filters: Filters | None = None) -> list[list[Hit]]:

@@ -12,3 +12,10 @@ def detect_language(text: str) -> str:
         return str(detect(text[:5000]))
     except LangDetectException:
         return "und"
+
+
+def load_profiles() -> None:
+    """Load langdetect's language profiles now (about a second) instead of on the first text."""
+    from langdetect.detector_factory import init_factory
+
+    init_factory()
