@@ -45,6 +45,19 @@ def corpus_sizes(corpus_dir: Path) -> dict[str, int]:
     return {name: stat.st_size for name, _, stat in _listing(corpus_dir)}
 
 
+def _document_name(name: str) -> bool:
+    """Whether a file name can be a corpus document (not the catalog, not hidden)."""
+    return name != CATALOG_FILE and not name.startswith(".")
+
+
+def _local_file(name: str, path: str | Path, stat: os.stat_result,
+                catalog: dict[str, dict[str, Any]], stats: FileStats) -> SourceFile:
+    """A corpus folder's file as a build reads it, its fingerprint remembered by `stats`."""
+    entry = catalog.get(name)
+    return SourceFile(name, entry, stats.fingerprint(name, path, entry, stat),
+                      lambda: Path(path))
+
+
 def _listing(corpus_dir: Path) -> list[tuple[str, str, os.stat_result]]:
     """`corpus_files` with each file's stat, paths as strings: one stat a file, which the
     fingerprint cache reuses, and no Path object a file (at 21,000 files those were most of
@@ -55,7 +68,7 @@ def _listing(corpus_dir: Path) -> list[tuple[str, str, os.stat_result]]:
     for folder, _, names in os.walk(corpus_dir):
         relative = Path(folder).relative_to(corpus_dir).parts
         for name in names:
-            if name == CATALOG_FILE or name.startswith("."):
+            if not _document_name(name):
                 continue
             full = os.path.join(folder, name)
             try:
@@ -73,9 +86,7 @@ def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[Sour
     `stats` while a file's size and time are unchanged)."""
     catalog = read_catalog(corpus_dir)
     stats = stats or FileStats(None)
-    return [SourceFile(name, catalog.get(name),
-                       stats.fingerprint(name, path, catalog.get(name), stat),
-                       lambda path=path: Path(path))  # type: ignore[misc]
+    return [_local_file(name, path, stat, catalog, stats)
             for name, path, stat in _listing(corpus_dir)]
 
 
@@ -89,8 +100,7 @@ def named_source(corpus_dir: Path, names: Iterable[str], stats: FileStats
     files = []
     for name in sorted(set(names)):
         parts = name.split("/")
-        if (not name or any(p in ("", ".", "..") for p in parts)
-                or parts[-1] == CATALOG_FILE or parts[-1].startswith(".")):
+        if any(p in ("", ".", "..") for p in parts) or not _document_name(parts[-1]):
             continue
         path = corpus_dir.joinpath(*parts)
         try:
@@ -101,9 +111,7 @@ def named_source(corpus_dir: Path, names: Iterable[str], stats: FileStats
         except OSError:
             continue
         if S_ISREG(stat.st_mode) and not linked:
-            files.append(SourceFile(name, catalog.get(name),
-                                    stats.fingerprint(name, path, catalog.get(name), stat),
-                                    lambda path=path: path))  # type: ignore[misc]
+            files.append(_local_file(name, path, stat, catalog, stats))
     yield files
 
 
