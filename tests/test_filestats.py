@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -74,3 +75,38 @@ def test_a_damaged_record_only_costs_hashing(tmp_path: Path) -> None:
     path.write_text("one", encoding="utf-8")
     stats = FileStats(tmp_path)
     assert stats.fingerprint("a.txt", path, None) == fingerprint(path, None)
+
+
+def test_a_targeted_record_reads_and_writes_the_named_files_only(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name, encoding="utf-8")
+    stats = FileStats(tmp_path)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        stats.fingerprint(name, tmp_path / name, None)
+    stats.save()
+    (tmp_path / "b.txt").unlink()
+    targeted = FileStats(tmp_path, only=["b.txt", "d.txt"])
+    assert set(targeted.old) == {"b.txt"}  # the rows it named, not the others
+    targeted.save()  # b.txt was not found: its row goes, the others stay
+    with sqlite3.connect(tmp_path / FILE) as db:
+        names = sorted(name for (name,) in db.execute("SELECT name FROM files"))
+    assert names == ["a.txt", "c.txt"]
+
+
+def test_a_removed_files_name_does_not_stay_in_the_record(tmp_path: Path) -> None:
+    secret = "personakt-19121212-1212.txt"
+    (tmp_path / secret).write_text("x", encoding="utf-8")
+    stats = FileStats(tmp_path)
+    stats.fingerprint(secret, tmp_path / secret, {"title": "Hemlig titel"})
+    stats.save()
+    assert secret.encode() in (tmp_path / FILE).read_bytes()
+    FileStats(tmp_path).save()  # a full build that no longer sees it
+    raw = (tmp_path / FILE).read_bytes()
+    assert secret.encode() not in raw and b"Hemlig titel" not in raw
+
+
+def test_the_earlier_json_record_is_removed(tmp_path: Path) -> None:
+    (tmp_path / "file-stats.json").write_text('{"written_ns": 0, "files": {}}',
+                                              encoding="utf-8")
+    FileStats(tmp_path).save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [FILE]

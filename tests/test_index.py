@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -105,8 +106,9 @@ def test_a_targeted_build_looks_at_the_named_files_only(hash_settings: Settings,
     (corpus / "new.md").unlink()
     report = build_index(hash_settings, HashEmbedder(), only=["new.md"])
     assert report.removed == ["new.md"] and report.indexed == []
-    stats = json.loads((hash_settings.index_dir / "file-stats.json").read_text(encoding="utf-8"))
-    assert sorted(stats["files"]) == ["ansvar.md", "broken.pdf", "housing.html", "report.txt"]
+    with sqlite3.connect(hash_settings.index_dir / "file-stats.sqlite") as db:
+        remembered = sorted(name for (name,) in db.execute("SELECT name FROM files"))
+    assert remembered == ["ansvar.md", "broken.pdf", "housing.html", "report.txt"]
 
     monkeypatch.undo()  # a full build sees what changed by other means
     assert build_index(hash_settings, HashEmbedder()).indexed == ["report.txt"]
@@ -291,7 +293,7 @@ def test_leftovers_of_interrupted_builds_are_cleared(hash_settings: Settings) ->
     (hash_settings.corpus_dir / "report.txt").write_text("Changed.\n", encoding="utf-8")
     build_index(hash_settings, HashEmbedder())
     names = sorted(p.name for p in hash_settings.index_dir.iterdir())
-    assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "file-stats.json",
+    assert names == ["LOCK", "commit-000001.json", "commit-000003.json", "file-stats.sqlite",
                      "seg-000001", "seg-000002", "seg-000010"]
 
 

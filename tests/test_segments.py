@@ -194,7 +194,7 @@ def test_an_older_format_asks_for_a_rebuild_and_goes_with_it(hash_settings: Sett
     report = build_index(hash_settings, HashEmbedder())
     assert {"gen-000003", "CURRENT"} <= set(report.pruned)
     assert sorted(p.name for p in hash_settings.index_dir.iterdir()) == [
-        "LOCK", "commit-000001.json", "file-stats.json", "seg-000001", "seg-000002"]
+        "LOCK", "commit-000001.json", "file-stats.sqlite", "seg-000001", "seg-000002"]
 
 
 def test_merge_plan_keeps_languages_apart() -> None:

@@ -110,7 +110,6 @@ def _build(
 ) -> BuildReport:
     """build_index under the build lock."""
     report = BuildReport()
-    stats = FileStats(None if settings.database_url else settings.index_dir)
     checkpoints = (None if settings.database_url
                    else Checkpoints(settings.index_dir, build_fingerprint(settings)))
     previous = None
@@ -118,6 +117,7 @@ def _build(
         previous = _previous(settings)
     if previous is None:
         only = None  # nothing to keep the other documents from: a full build
+    stats = FileStats(None if settings.database_url else settings.index_dir, only)
     with (corpus_source(settings, from_folder, stats) if only is None
           else named_source(settings.corpus_dir, only, stats)) as files:
         if only is None:
@@ -126,7 +126,6 @@ def _build(
         plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
         if only is not None and previous is not None:
             _keep_unnamed(previous, old, set(only), report, plan)
-            stats.keep_others(set(only))
         for file in files:
             _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
             if progress:
