@@ -108,6 +108,11 @@ def machine() -> dict[str, Any]:
             "nice": os.nice(0)}
 
 
+def size_name(chunks: int, seed: int, brief: bool = False) -> str:
+    """The cache folders' suffix for one corpus size."""
+    return f"{chunks}-s{seed}" + ("-brief" if brief else "")
+
+
 def commit() -> str:
     """The checkout's commit, marked when the working tree differs from it."""
     def git(*args: str) -> str:
@@ -333,10 +338,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if "onnx" in (args.serve_encoder, args.build_encoder):
         ensure_standin_onnx(standin)
     pool = scale_corpus.read_pool(scale_corpus.source_folders(REPO))
-    name = f"{args.chunks}-s{args.seed}"
+    name = size_name(args.chunks, args.seed, args.brief)
     corpus_dir, index_dir = CACHE / f"corpus-{name}", CACHE / f"index-{name}"
     started = time.perf_counter()
-    facts = scale_corpus.ensure_corpus(corpus_dir, pool, args.chunks, args.seed)
+    facts = scale_corpus.ensure_corpus(corpus_dir, pool, args.chunks, args.seed, args.brief)
     record["corpus"] = {**facts, "ready_s": round(time.perf_counter() - started, 2),
                         "mb": folder_mb(corpus_dir)}
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, model=str(standin),
@@ -446,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=2000, help="target chunks (default 2000)")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--brief", action="store_true",
+                        help="documents of one paragraph (about a chunk each): as many "
+                             "documents as chunks, for the per-document costs of a large corpus")
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse this size's index from an earlier run (no full build)")
     parser.add_argument("--repeat", type=int, default=2, help="passes over the questions")

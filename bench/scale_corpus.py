@@ -135,19 +135,21 @@ class Synthetic:
     chunks: int  # estimated
 
 
-def document(pool: Pool, seed: int, number: int) -> Synthetic:
-    """The number-th synthetic document of a seed; each depends on (seed, number) alone."""
+def document(pool: Pool, seed: int, number: int, brief: bool = False) -> Synthetic:
+    """The number-th synthetic document of a seed; each depends on (seed, number) alone.
+    `brief`: one section of one paragraph, about one chunk (many documents at few chunks: a
+    large corpus's per-document costs without its encoding)."""
     rng = random.Random(f"{seed}/{number}")
     language = "en" if rng.random() < ENGLISH_SHARE else "sv"
     paragraphs, headings = pool.paragraphs[language], pool.headings[language]
-    target = rng.randint(*DOC_WORDS)
+    target = 1 if brief else rng.randint(*DOC_WORDS)
     title = f"{rng.choice(headings)} {number}"
     lines, words, chunks = [f"# {title}", ""], 0, 0
     while words < target:
         level = "##" if rng.random() < 0.7 else "###"
         lines += [f"{level} {rng.choice(headings)}", ""]
         section = 0
-        for _ in range(rng.randint(*SECTION_PARAGRAPHS)):
+        for _ in range(1 if brief else rng.randint(*SECTION_PARAGRAPHS)):
             paragraph = rng.choice(paragraphs)
             lines += [paragraph, ""]
             section += len(paragraph.split())
@@ -181,28 +183,31 @@ def small_document(pool: Pool, seed: int) -> Synthetic:
     return Synthetic("added/tillagg.md", "\n".join(lines), entry, 0)
 
 
-def ensure_corpus(target: Path, pool: Pool, chunks: int, seed: int) -> dict[str, object]:
-    """The corpus folder for (chunks, seed), generated if missing; returns its marker facts."""
+def ensure_corpus(target: Path, pool: Pool, chunks: int, seed: int, brief: bool = False
+                  ) -> dict[str, object]:
+    """The corpus folder for (chunks, seed, brief), generated if missing; returns its marker
+    facts."""
     marker = target / MARKER
     if marker.exists():
         return dict(json.loads(marker.read_text(encoding="utf-8")))
     work = target.with_name(target.name + ".tmp")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    facts = write_corpus(work, pool, chunks, seed)
+    facts = write_corpus(work, pool, chunks, seed, brief)
     (work / MARKER).write_text(json.dumps(facts) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(work, target)
     return facts
 
 
-def write_corpus(folder: Path, pool: Pool, chunks: int, seed: int) -> dict[str, object]:
+def write_corpus(folder: Path, pool: Pool, chunks: int, seed: int, brief: bool = False
+                 ) -> dict[str, object]:
     """Write documents and catalog.json into folder until about `chunks` chunks; streaming."""
     estimated = words = number = 0
     with (folder / "catalog.json").open("w", encoding="utf-8") as catalog:
         catalog.write('{"documents": {\n')
         while estimated < chunks:
-            doc = document(pool, seed, number)
+            doc = document(pool, seed, number, brief)
             path = folder / doc.name
             path.parent.mkdir(exist_ok=True)
             path.write_text(doc.text, encoding="utf-8")
@@ -214,4 +219,4 @@ def write_corpus(folder: Path, pool: Pool, chunks: int, seed: int) -> dict[str, 
             number += 1
         catalog.write("\n}}\n")
     return {"documents": number, "words": words, "estimated_chunks": estimated,
-            "target_chunks": chunks, "seed": seed}
+            "target_chunks": chunks, "seed": seed, **({"brief": True} if brief else {})}

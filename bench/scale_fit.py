@@ -55,7 +55,9 @@ def latest_by_size(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     measurement: a --skip-build run keeps the full build of the run before), smallest first."""
     by_size: dict[int, dict[str, Any]] = {}
     for record in records:
-        if record.get("bench") == "scale" and record.get("corpus"):
+        # brief corpora (one paragraph a document) are no point on the growth curve
+        if (record.get("bench") == "scale" and record.get("corpus")
+                and not record["corpus"].get("brief")):
             size = int(record["corpus"]["target_chunks"])
             by_size[size] = _merged(by_size.get(size, {}), record)
     return [by_size[k] for k in sorted(by_size)]

@@ -85,8 +85,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, required=True, help="the scale size built")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--brief", action="store_true", help="the size's brief corpus")
     args = parser.parse_args()
-    name = f"{args.chunks}-s{args.seed}"
+    name = scale.size_name(args.chunks, args.seed, args.brief)
     corpus_dir, index_dir = scale.CACHE / f"corpus-{name}", scale.CACHE / f"index-{name}"
     if not index_dir.is_dir():
         print(f"no index at {index_dir}: build it with bench/scale.py first", file=sys.stderr)
