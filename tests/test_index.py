@@ -114,6 +114,54 @@ def test_a_targeted_build_looks_at_the_named_files_only(hash_settings: Settings,
     assert build_index(hash_settings, HashEmbedder()).indexed == ["report.txt"]
 
 
+def test_targeted_builds_read_no_document_table_and_agree_with_full_builds(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import segment, store
+
+    corpus = hash_settings.corpus_dir
+    build_index(hash_settings, HashEmbedder())
+    real_table = segment.Segment._table
+    read: list[str] = []  # segments whose whole document table was read
+
+    def recorded(self: segment.Segment) -> object:
+        read.append(self.name)
+        return real_table.fget(self)  # type: ignore[attr-defined]
+
+    def full_view() -> tuple[list[str], int, int]:
+        """What a full build that changes nothing reports: unchanged, chunks, sentences."""
+        report = build_index(hash_settings, HashEmbedder())
+        assert not report.indexed and not report.removed
+        return sorted(report.unchanged), report.chunks, report.sentences
+
+    steps = [("new.md", "# Ny\n\nEtt nytt dokument om mottagande i kommunen.\n"),
+             ("report.txt", "Changed text about parking permits and housing.\n"),
+             ("new.md", None), ("ansvar.md", None)]
+    for name, text in steps:
+        if text is None:
+            (corpus / name).unlink()
+        else:
+            (corpus / name).write_text(text, encoding="utf-8")
+        read.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(segment.Segment, "_table", property(recorded))
+            report = build_index(hash_settings, HashEmbedder(), only=[name])
+        assert (report.indexed, report.removed) == (([name], []) if text else ([], [name]))
+        # only a merge reads a segment's documents, and the merged segments are gone
+        assert not set(read) & {s["name"] for s in open_store(hash_settings.index_dir)
+                                .commit["segments"]}
+        targeted = sorted(report.unchanged), report.chunks, report.sentences
+        assert targeted[0] == sorted(set(full_view()[0]) - {name})
+        assert targeted[1:] == full_view()[1:]
+        assert open_store(hash_settings.index_dir).size() == report.chunks  # no row twice
+    served = open_store(hash_settings.index_dir)
+    assert sorted(served.docs) == ["housing.html", "report.txt"]
+    with sqlite3.connect(hash_settings.index_dir / "file-stats.sqlite") as db:
+        assert sorted(n for (n,) in db.execute("SELECT name FROM files")) == sorted(served.docs)
+    stored = [(p.name, (p / STORE).read_bytes()) for p in hash_settings.index_dir.glob("seg-*")]
+    assert stored and all(b"mottagande i kommunen" not in data for _, data in stored)
+    assert isinstance(served, store.SegmentStore)
+
+
 def test_broken_file_is_reported_and_others_indexed(hash_settings: Settings) -> None:
     (hash_settings.corpus_dir / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a pdf")
     (hash_settings.corpus_dir / "notes.docx").write_bytes(b"PK\x03\x04")

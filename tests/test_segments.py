@@ -325,7 +325,7 @@ def test_a_served_commit_keeps_answering_after_a_build_removes_its_segments(
 def test_a_served_store_reads_its_vectors_ahead_and_a_build_does_not(
         hash_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from assistant.index import store as store_module
-    from assistant.index.segment import read_ahead
+    from assistant.index.vectors import read_ahead
 
     build_index(hash_settings, HashEmbedder())
     asked: list[list[Path]] = []

@@ -22,6 +22,7 @@ from assistant.index.resume import Checkpointed, Checkpoints
 from assistant.index.segment import held_documents
 from assistant.index.source import SourceFile, corpus_files, corpus_source, named_source
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
+from assistant.index.store import SegmentStore
 from assistant.index.writer import SegmentWriter
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import read_catalog, write_entry
@@ -122,21 +123,17 @@ def _build(
           else named_source(settings.corpus_dir, only, stats)) as files:
         if only is None:
             previous = _previous(settings)  # after a database's import of the folder
-        old = previous.documents() if previous else {}
+            old = previous.documents() if previous else {}
+        else:
+            assert isinstance(previous, SegmentStore)
+            old = {doc: facts for doc, (_, facts) in previous.located(only).items()}
+            _keep_unnamed(previous, set(only), report)
         plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
-        if only is not None and previous is not None:
-            _keep_unnamed(previous, old, set(only), report, plan)
         for file in files:
             _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
             if progress:
                 progress(file.name)
-    seen = {d.info.doc for d in plan} | set(report.failed)
-    report.removed = sorted(set(old) - seen)
-    for document in plan:
-        if document.problems:
-            report.problems[document.info.doc] = list(document.problems)
-    report.chunks = sum(_count(d)[0] for d in plan)
-    report.sentences = sum(_count(d)[1] for d in plan)
+    others = _tally(report, plan, old, previous if only is not None else None)
     try:
         # a failure that appeared, went away or changed its reason is a change too: the
         # manifest lists them, and a removed failed file must leave no trace
@@ -150,7 +147,8 @@ def _build(
             stats.save()
             report.hashed = stats.hashed
             return report
-        report.generation = _write(settings, embedder, plan, report, previous, checkpoints)
+        report.generation = _write(settings, embedder, plan, report, previous, checkpoints,
+                                   others)
         if checkpoints is not None:
             checkpoints.finish()
     finally:
@@ -164,17 +162,35 @@ def _build(
     return report
 
 
-def _keep_unnamed(previous: IndexStore, old: dict[str, DocumentFacts], named: set[str],
-                  report: BuildReport, plan: list[StoredDocument | DocumentFacts]) -> None:
-    """A targeted build's plan for the documents it was not asked about: kept as they are,
-    and the failures stay failures."""
-    for name in sorted(set(old) - named):
-        plan.append(old[name])
-        report.unchanged.append(name)
+def _keep_unnamed(previous: SegmentStore, named: set[str], report: BuildReport) -> None:
+    """A targeted build's report of the documents it was not asked about: kept as they
+    are, and the failures stay failures."""
+    report.unchanged.extend(sorted(previous.names() - named))
     for name in sorted(set(previous.failed) - named):
         report.failed[name] = previous.failed[name]
         if name in previous.failed_keys:
             report.failed_keys[name] = previous.failed_keys[name]
+
+
+def _tally(report: BuildReport, plan: list[StoredDocument | DocumentFacts],
+           old: dict[str, DocumentFacts], kept_from: IndexStore | None) -> set[str] | None:
+    """Fill in the report's removals, problems and counts. For a targeted build, whose
+    plan holds the named documents only and which keeps every other document of `kept_from`:
+    the named documents it replaces or removes."""
+    seen = {d.info.doc for d in plan} | set(report.failed)
+    report.removed = sorted(set(old) - seen)
+    for document in plan:
+        if document.problems:
+            report.problems[document.info.doc] = list(document.problems)
+    report.chunks = sum(_count(d)[0] for d in plan)
+    report.sentences = sum(_count(d)[1] for d in plan)
+    if kept_from is None:
+        return None
+    assert isinstance(kept_from, SegmentStore)
+    chunks, sentences = kept_from.counts()
+    report.chunks += chunks - sum(f.chunks for f in old.values())
+    report.sentences += sentences - sum(f.sentences for f in old.values())
+    return set(old) - {d.info.doc for d in plan if old.get(d.info.doc) is d}  # not kept as is
 
 
 def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
@@ -186,15 +202,20 @@ def _count(document: StoredDocument | DocumentFacts) -> tuple[int, int]:
 
 def _write(settings: Settings, embedder: Embedder, plan: list[StoredDocument | DocumentFacts],
            report: BuildReport, previous: IndexStore | None,
-           checkpoints: Checkpoints | None) -> str:
-    """Write the planned documents as the next build; its name."""
+           checkpoints: Checkpoints | None, others: set[str] | None = None) -> str:
+    """Write the planned documents as the next build; its name. With `others`, every
+    document of `previous` is kept but those (a targeted build's replaced and removed ones)."""
     writer = new_writer(settings, embedder.dim, previous)
     try:
+        if others is not None:
+            assert isinstance(writer, SegmentWriter)
+            writer.keep_others(others)
         for document in plan:
             if isinstance(document, Checkpointed):
                 continue  # in a segment of this build's already: adopted below
             if isinstance(document, DocumentFacts):
-                writer.keep(document.info.doc)
+                if others is None:  # else kept with the others
+                    writer.keep(document.info.doc)
             else:
                 writer.add(document)
         if checkpoints is not None:

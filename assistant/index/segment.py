@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ import numpy as np
 
 from assistant.errors import IndexCorruptError
 from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
+from assistant.index.doctable import DocTable, located, spans
 from assistant.index.storage import DocumentFacts, StoredDocument
 from assistant.index.vectors import finished, flat
 from assistant.lang.compounds import compound_terms
@@ -215,33 +215,6 @@ def held_documents(folder: Path) -> set[str]:
         db.close()
 
 
-_WINDOW = 8 << 20  # bytes per read-ahead request (the kernel caps one at its window)
-
-
-def read_ahead(paths: Iterable[Path]) -> threading.Thread:
-    """Ask the kernel, from a background thread, to bring files into the page cache (best
-    effort; the thread is returned, a daemon). A segment's codes are memory-mapped: without
-    this, a new server's first questions at 1M chunks wait on thousands of page reads from
-    disk each (bench/RESULTS.md, issue 15)."""
-    def run() -> None:
-        for path in paths:
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                for offset in range(0, os.fstat(fd).st_size, _WINDOW):
-                    os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
-            except (OSError, AttributeError):  # no such call here, or the file went: no loss
-                pass
-            finally:
-                os.close(fd)
-
-    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
-    thread.start()
-    return thread
-
-
 class _Vectors:
     """A segment's FAISS indexes and sentence map, memory-mapped read-only."""
 
@@ -261,9 +234,11 @@ class _Vectors:
 class Segment:
     """Read access to one segment: SQLite read-only, FAISS and the sentence map memory-mapped.
 
-    With `lazy`, the vectors are opened on first use: reading a large segment's HNSW graphs
-    takes 70-90 ms (1M chunks: bench/RESULTS.md, issue 15), and a build that keeps the
-    segment as it is needs only its documents. A server opens them at once: a later build's
+    With `lazy`, the vectors are opened on first use, and so is the table of its documents:
+    reading a large segment's HNSW graphs takes 70-90 ms (1M chunks: bench/RESULTS.md, issue
+    15), and a build that keeps the segment as it is needs neither; a targeted build asks
+    for the documents it names (`located`) and the counts (`counts`), which SQLite answers
+    without reading every document. A server opens everything at once: a later build's
     `prune` may remove the folder of a segment it still serves, and only files already
     mapped stay readable then."""
 
@@ -276,37 +251,68 @@ class Segment:
         self.db = sqlite3.connect(f"file:{folder / STORE}?mode=ro", uri=True,
                                   check_same_thread=False)
         self._vectors_read: _Vectors | None = None
-        self._vectors_lock = threading.Lock()
+        self._table_read: DocTable | None = None
+        self._lock = threading.Lock()
         if not lazy:
             self._vectors_read = _Vectors(folder)
-        self.docs: dict[str, DocInfo] = {}
-        self.doc_rows: dict[str, tuple[int, int, int, int]] = {}
-        self.facts: dict[str, tuple[str, int | None, tuple[str, ...]]] = {}
-        parsed: dict[str, tuple[str, ...]] = {}
-        for row in self.db.execute(
-            "SELECT doc, title, language, publisher, year, type, region, form, "
-            "chunk_lo, chunk_hi, sent_lo, sent_hi, fingerprint, pages, problems "
-            "FROM documents ORDER BY chunk_lo"
-        ):
-            if row[0] in self.deleted:
-                continue
-            self.docs[row[0]] = DocInfo(*row[:8])
-            self.doc_rows[row[0]] = (row[8], row[9], row[10], row[11])
-            problems = parsed.get(row[14])  # most documents share one of a few lists
-            if problems is None:
-                problems = parsed[row[14]] = tuple(json.loads(row[14]))
-            self.facts[row[0]] = (row[12], row[13], problems)
-        spans = sorted((lo, doc) for doc, (lo, hi, _, _) in self.doc_rows.items() if hi > lo)
-        self.chunk_starts = [lo for lo, _ in spans]  # a list: bisect beats numpy on one row
-        self.chunk_docs = [doc for _, doc in spans]
-        self.live_chunks = sum(hi - lo for lo, hi, _, _ in self.doc_rows.values())
-        self.dead_rows = self._dead_rows()
+            self._table_read = DocTable(self.db, self.deleted)
+
+    @property
+    def _table(self) -> DocTable:
+        """The document table, read on first use (by whichever thread comes first)."""
+        if self._table_read is None:
+            with self._lock:
+                if self._table_read is None:
+                    self._table_read = DocTable(self.db, self.deleted)
+        return self._table_read
+
+    @property
+    def docs(self) -> dict[str, DocInfo]:
+        """Catalog facts of the live documents, in row order."""
+        return self._table.docs
+
+    @property
+    def doc_rows(self) -> dict[str, tuple[int, int, int, int]]:
+        """(chunk_lo, chunk_hi, sent_lo, sent_hi) of each live document."""
+        return self._table.doc_rows
+
+    @property
+    def live_chunks(self) -> int:
+        return self._table.live_chunks
+
+    @property
+    def dead_rows(self) -> frozenset[int]:
+        """Local chunk rows of tombstoned documents."""
+        return self._table.dead_rows
+
+    def located(self, names: Iterable[str]) -> dict[str, DocumentFacts]:
+        """Facts of those of `names` that are live documents here, looked up by name."""
+        wanted = sorted(set(names) - self.deleted)
+        if not wanted:
+            return {}
+        if self._table_read is not None:
+            return {doc: self._table_read.document(doc) for doc in wanted
+                    if doc in self._table_read.docs}
+        return located(self.db, wanted)
+
+    def names(self) -> list[str]:
+        """The live documents' names."""
+        return [doc for (doc,) in self.db.execute("SELECT doc FROM documents")
+                if doc not in self.deleted]
+
+    def counts(self) -> tuple[int, int]:
+        """Live (chunks, sentences): every row less the tombstoned documents' spans."""
+        chunks, sentences = self.db.execute(
+            "SELECT sum(chunk_hi - chunk_lo), sum(sent_hi - sent_lo) FROM documents").fetchone()
+        for c_lo, c_hi, s_lo, s_hi in spans(self.db, self.deleted):
+            chunks, sentences = chunks - (c_hi - c_lo), sentences - (s_hi - s_lo)
+        return chunks or 0, sentences or 0
 
     @property
     def vectors(self) -> _Vectors:
         """The vector files, opened on first use (by whichever thread comes first)."""
         if self._vectors_read is None:
-            with self._vectors_lock:
+            with self._lock:
                 if self._vectors_read is None:
                     self._vectors_read = _Vectors(self.folder)
         return self._vectors_read
@@ -323,15 +329,6 @@ class Segment:
     def sentence_chunk(self) -> np.ndarray:
         return self.vectors.sentence_chunk
 
-    def _dead_rows(self) -> frozenset[int]:
-        """Local chunk rows of tombstoned documents."""
-        if not self.deleted:
-            return frozenset()
-        marks = ",".join("?" * len(self.deleted))
-        spans = self.db.execute(f"SELECT chunk_lo, chunk_hi FROM documents WHERE doc IN ({marks})",
-                                sorted(self.deleted))
-        return frozenset(r for lo, hi in spans for r in range(lo, hi))
-
     def size(self, sentences: bool) -> int:
         """Rows of the chunk (or sentence) index, tombstoned ones included."""
         return int((self.sentence_index if sentences else self.chunk_index).ntotal)
@@ -345,9 +342,8 @@ class Segment:
 
     def documents(self) -> dict[str, DocumentFacts]:
         """Facts of the segment's live documents."""
-        return {doc: DocumentFacts(self.docs[doc], sha, pages, problems, c_hi - c_lo, s_hi - s_lo)
-                for doc, (sha, pages, problems) in self.facts.items()
-                for c_lo, c_hi, s_lo, s_hi in [self.doc_rows[doc]]}
+        table = self._table
+        return {doc: table.document(doc) for doc in table.facts}
 
     def chunks(self, rows: list[int]) -> dict[int, Chunk]:
         """Chunks by local row."""
@@ -360,12 +356,13 @@ class Segment:
 
     def row_doc(self, row: int) -> str:
         """The document of a local chunk row."""
-        return self.chunk_docs[bisect.bisect_right(self.chunk_starts, row) - 1]
+        table = self._table
+        return table.chunk_docs[bisect.bisect_right(table.chunk_starts, row) - 1]
 
     def stored(self, doc: str) -> StoredDocument:
         """A live document with its chunks and vectors (vectors read back from FAISS)."""
         c_lo, c_hi, s_lo, s_hi = self.doc_rows[doc]
-        sha, pages, problems = self.facts[doc]
+        sha, pages, problems = self._table.facts[doc]
         chunks = self.chunks(list(range(c_lo, c_hi)))
         return StoredDocument(
             info=self.docs[doc], fingerprint=sha, pages=pages, problems=problems,

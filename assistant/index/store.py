@@ -23,10 +23,9 @@ from assistant.index.segment import (
     SENTENCE_VECTORS,
     Segment,
     lexical_text,
-    read_ahead,
 )
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import search
+from assistant.index.vectors import read_ahead, search
 from assistant.types import Chunk, DocInfo
 
 __all__ = ["SHIFT", "SegmentStore", "fts_match", "lexical_text", "open_store", "set_search_threads"]
@@ -96,21 +95,41 @@ class SegmentStore:
         except BaseException:
             self.close()
             raise
-        self.docs: dict[str, DocInfo] = {}
-        self.doc_segment: dict[str, int] = {}
-        for number, segment in self.segments.items():
-            self.docs.update(segment.docs)
-            self.doc_segment.update(dict.fromkeys(segment.docs, number))
-        self._size = sum(s.live_chunks for s in self.segments.values())
+        self._docs: dict[str, DocInfo] | None = None
+        self._doc_segment: dict[str, int] = {}
+        self._size: int | None = None
         if not lazy:  # a server's store: it will search every segment's codes
+            self._read_documents()
             read_ahead(s.folder / name for s in self.segments.values()
                        for name in (SENTENCE_VECTORS, CHUNK_VECTORS))
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
         self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}
 
+    def _read_documents(self) -> dict[str, DocInfo]:
+        """Every live document's catalog facts and segment (a lazy store's, on first use)."""
+        if self._docs is None:
+            docs: dict[str, DocInfo] = {}
+            for number, segment in self.segments.items():
+                docs.update(segment.docs)
+                self._doc_segment.update(dict.fromkeys(segment.docs, number))
+            self._docs = docs
+        return self._docs
+
+    @property
+    def docs(self) -> dict[str, DocInfo]:
+        return self._read_documents()
+
+    @property
+    def doc_segment(self) -> dict[str, int]:
+        """The segment number of each live document."""
+        self._read_documents()
+        return self._doc_segment
+
     def size(self) -> int:
         """How many chunks the index serves."""
+        if self._size is None:
+            self._size = sum(s.live_chunks for s in self.segments.values())
         return self._size
 
     def documents(self) -> dict[str, DocumentFacts]:
@@ -119,6 +138,22 @@ class SegmentStore:
         for segment in self.segments.values():
             facts.update(segment.documents())
         return facts
+
+    def located(self, names: Iterable[str]) -> dict[str, tuple[int, DocumentFacts]]:
+        """(segment number, facts) of those of `names` that are indexed, looked up by name:
+        what a targeted build needs of a lazy store, without reading every document."""
+        wanted = set(names)
+        return {doc: (number, facts) for number, segment in self.segments.items()
+                for doc, facts in segment.located(wanted).items()}
+
+    def names(self) -> set[str]:
+        """Every indexed document's name."""
+        return {doc for segment in self.segments.values() for doc in segment.names()}
+
+    def counts(self) -> tuple[int, int]:
+        """Live (chunks, sentences) of the whole commit."""
+        pairs = [segment.counts() for segment in self.segments.values()]
+        return sum(c for c, _ in pairs), sum(s for _, s in pairs)
 
     def _selector(self, number: int, docs: tuple[str, ...] | None, sentences: bool,
                   docs_key: int) -> tuple[Any, int] | None:

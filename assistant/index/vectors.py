@@ -12,6 +12,10 @@ measures recall@10 against the exact scan.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,3 +111,30 @@ def _allowed_share(selector: Any, ids: np.ndarray) -> float:
         return 0.0
     bits = (selector.packed[ids >> 3] >> (ids & 7)) & 1
     return float(np.mean(bits))
+
+
+_WINDOW = 8 << 20  # bytes per read-ahead request (the kernel caps one at its window)
+
+
+def read_ahead(paths: Iterable[Path]) -> threading.Thread:
+    """Ask the kernel, from a background thread, to bring files into the page cache (best
+    effort; the thread is returned, a daemon). A segment's codes are memory-mapped: without
+    this, a new server's first questions at 1M chunks wait on thousands of page reads from
+    disk each (bench/RESULTS.md, issue 15)."""
+    def run() -> None:
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                for offset in range(0, os.fstat(fd).st_size, _WINDOW):
+                    os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
+            except (OSError, AttributeError):  # no such call here, or the file went: no loss
+                pass
+            finally:
+                os.close(fd)
+
+    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
+    thread.start()
+    return thread

@@ -26,7 +26,7 @@ one segment of at most that size (plus its last document), not the whole corpus.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,9 @@ class SegmentWriter:
         # lists neither; they decide what to merge)
         self.facts: dict[str, tuple[str, int]] = {}
         self.kept: set[str] = set()
+        # keep_others: the previous commit's documents dropped (by segment number and chunks),
+        # every other one kept without being named
+        self.dropped: dict[str, tuple[int, int]] | None = None
 
     def add(self, document: StoredDocument) -> None:
         """Write a newly embedded document into its language's segment being written."""
@@ -112,14 +115,24 @@ class SegmentWriter:
         lo, hi, _, _ = segment.doc_rows[doc]
         self.facts[doc] = (segment.name, hi - lo)
 
+    def keep_others(self, dropped: Collection[str]) -> None:
+        """Leave every document of the previous commit where it is, except `dropped` (a
+        targeted build's way of keeping what it was not asked about: the writer then looks
+        up the dropped documents by name instead of reading every document's row)."""
+        if self.previous is None:
+            raise ValueError("no earlier commit to keep documents from")
+        self.dropped = {doc: (number, facts.chunks)
+                        for doc, (number, facts) in self.previous.located(dropped).items()}
+
     def commit(self, build: Mapping[str, Any]) -> str:
         """Tombstone what was dropped, merge (see the module docstring), write the commit
         point; its name."""
         self.written += self.new.finish()
         segments = self._tombstoned() + self.written + self.adopted
-        allowed = set(self.facts) | set(build.get("failed") or {})
+        allowed = self._allowed(segments, set(build.get("failed") or {}))
+        kept = self._kept_chunks()
         while True:
-            live = {s["name"]: 0 for s in segments}
+            live = {s["name"]: kept.get(s["name"], 0) for s in segments}
             for segment, chunks in self.facts.values():
                 live[segment] += chunks
             segments = [s for s in segments
@@ -133,6 +146,28 @@ class SegmentWriter:
         body = {**build, "dim": self.dim, "segments": listed}
         return write_commit(self.index_dir, body).name.removesuffix(".json")
 
+    def _allowed(self, segments: list[dict[str, Any]], failed: set[str]) -> set[str]:
+        """Those of the tombstoned documents that may stay on disk: the ones the new commit
+        serves or lists as failed (the erasure rule of `merge_plan`)."""
+        tombstoned = {doc for s in segments for doc in s["deleted"]}
+        allowed = tombstoned & (set(self.facts) | failed)
+        if self.dropped is not None and self.previous is not None:
+            # kept without being named: served now exactly where served before
+            unsure = tombstoned - allowed - set(self.dropped)
+            allowed |= set(self.previous.located(unsure))
+        return allowed
+
+    def _kept_chunks(self) -> dict[str, int]:
+        """Live chunks by segment of the documents kept by `keep_others` (the others are
+        counted from `facts`)."""
+        if self.dropped is None or self.previous is None:
+            return {}
+        dropped: dict[int, int] = {}
+        for number, chunks in self.dropped.values():
+            dropped[number] = dropped.get(number, 0) + chunks
+        return {segment.name: segment.counts()[0] - dropped.get(number, 0)
+                for number, segment in self.previous.segments.items()}
+
     def _must_rewrite(self, name: str, segments: list[dict[str, Any]]) -> bool:
         """Whether a lone chosen segment needs rewriting (it is not a clean merge result)."""
         return bool(next(s for s in segments if s["name"] == name)["deleted"])
@@ -141,6 +176,13 @@ class SegmentWriter:
         """The previous commit's segments with every document not kept marked deleted."""
         if self.previous is None:
             return []
+        if self.dropped is not None:
+            gone: dict[int, set[str]] = {}
+            for doc, (number, _) in self.dropped.items():
+                gone.setdefault(number, set()).add(doc)
+            return [{**entry, "deleted": sorted(gone.get(int(entry["name"].split("-")[1]),
+                                                         set()).union(entry["deleted"]))}
+                    for entry in self.previous.commit["segments"]]
         still: dict[int, set[str]] = {}  # kept documents by segment number
         for doc in self.kept:
             still.setdefault(self.previous.doc_segment[doc], set()).add(doc)
@@ -161,9 +203,9 @@ class SegmentWriter:
                 segment = self._open(entry)
                 try:
                     for doc in segment.docs:  # live documents only, in row order
+                        lo, hi, _, _ = segment.doc_rows[doc]
                         self.facts[doc] = (builders.add(segment.stored(doc),
-                                                        segment.lexical_rows(doc)),
-                                           self.facts[doc][1])
+                                                        segment.lexical_rows(doc)), hi - lo)
                 finally:
                     if self.previous is None or segment not in self.previous.segments.values():
                         segment.close()
