@@ -39,6 +39,24 @@ def upload(client: TestClient, name: str, data: bytes, media: str = "text/plain"
                        headers=AUTH if headers is None else headers)
 
 
+def test_one_document_and_its_file_are_found_without_listing_the_corpus(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import source
+
+    listed = client.get("/api/documents").json()["documents"]
+    wanted = {d["id"]: d for d in listed}
+
+    def no_listing(corpus_dir: Path) -> None:
+        raise AssertionError(f"{corpus_dir} was listed for one document")
+
+    monkeypatch.setattr(source, "_listing", no_listing)
+    for doc, shown in wanted.items():
+        assert client.get(f"/api/documents/{doc}").json() == shown
+        assert client.get(f"/api/documents/{doc}/file").status_code == 200
+    assert client.get("/api/documents/never-there.md").status_code == 404
+    assert client.get("/api/documents/never-there.md/file").status_code == 404
+
+
 def test_catalog_lists_every_document_with_its_state(client: TestClient) -> None:
     documents = client.get("/api/documents").json()["documents"]
     assert [d["id"] for d in documents] == ["ansvar.md", "housing.html", "report.txt"]

@@ -24,7 +24,7 @@ from assistant.errors import (
     DocumentNotFoundError,
     UnsupportedFormatError,
 )
-from assistant.index.source import corpus_files, corpus_sizes
+from assistant.index.source import corpus_file, corpus_sizes
 from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import entry_info, read_catalog, write_entry
@@ -110,20 +110,22 @@ class Library:
 
     # --- reading -------------------------------------------------------------------------
 
-    def documents(self) -> list[DocStatus]:
+    def documents(self, names: set[str] | None = None) -> list[DocStatus]:
         """Every document in the corpus (the folder's, or the database's), the index or a job,
-        by name."""
+        by name; only those of `names` when given (looked up, not listed)."""
         if self._stored is not None:
             catalog = {d: e or {} for d, e in self._stored.entries().items()}
             files = set(catalog)
         else:
             catalog = read_catalog(self.settings.corpus_dir)
-            files = set(corpus_sizes(self.settings.corpus_dir))
-        indexed, failed = self._index_facts()
+            files = (set(corpus_sizes(self.settings.corpus_dir)) if names is None else
+                     {n for n in names if corpus_file(self.settings.corpus_dir, n) is not None})
+        indexed, failed = self._index_facts(names)
         with self._cond:
             jobs = self._queue.states() if self._queue else dict(self._jobs)
         result = []
-        for doc in sorted(set(files) | set(indexed) | set(jobs) | set(failed)):
+        known = set(files) | set(indexed) | set(jobs) | set(failed)
+        for doc in sorted(known if names is None else known & names):
             state, error = jobs.get(doc, (None, None))
             if doc in indexed:
                 facts = indexed[doc]
@@ -137,22 +139,23 @@ class Library:
 
     def document(self, doc: str) -> DocStatus:
         """One document's catalog entry and state."""
-        for status in self.documents():
-            if status.info.doc == doc:
-                return status
-        raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
+        found = self.documents({doc})
+        if not found:
+            raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
+        return found[0]
 
     def path(self, doc: str) -> Path:
-        """The file of a corpus document (looked up by name, never joined from input; with a
-        database, written out from it for this request: `release` it once sent)."""
+        """The file of a corpus document (looked up by name as the corpus listing finds it,
+        `source.corpus_file`; with a database, written out from it for this request: `release`
+        it once sent)."""
         if self._stored is not None:
             import tempfile
 
             return self._stored.fetch(doc, Path(tempfile.mkdtemp(dir=self._scratch)))
-        path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
-        if path is None:
+        found = corpus_file(self.settings.corpus_dir, doc)
+        if found is None:
             raise DocumentNotFoundError(f"no file for document {doc!r} in the corpus")
-        return path
+        return found[0]
 
     def release(self, path: Path) -> None:
         """Delete a file `path` wrote out of the database (no copy of a document stays on a
@@ -163,11 +166,13 @@ class Library:
             shutil.rmtree(self._scratch / path.relative_to(self._scratch).parts[0],
                           ignore_errors=True)
 
-    def _index_facts(self) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
-        """The facts of each indexed document, and the failed ones with their reasons."""
+    def _index_facts(self, names: set[str] | None = None
+                     ) -> tuple[dict[str, DocumentFacts], dict[str, str]]:
+        """The facts of each indexed document (of `names` only, when given), and the failed
+        ones with their reasons."""
         try:
             reader = self.engine.reader
-            return reader.documents(), dict(reader.failed)
+            return reader.documents(names), dict(reader.failed)
         except DatabaseError:
             raise  # 503: the catalog cannot be told without the database
         except AssistantError:
@@ -206,9 +211,9 @@ class Library:
         if doc not in known:
             raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
         with self._files:
-            path = dict(corpus_files(self.settings.corpus_dir)).get(doc)
-            if path is not None:
-                path.unlink()
+            found = corpus_file(self.settings.corpus_dir, doc)
+            if found is not None:
+                found[0].unlink()
             write_entry(self.settings.corpus_dir, doc, None)
         log.info("removed %s", doc)
         if self._queue is not None:  # its stored bytes go with the job

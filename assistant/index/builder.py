@@ -20,7 +20,7 @@ from assistant.index.embedding import embed_document
 from assistant.index.filestats import FileStats
 from assistant.index.resume import Checkpointed, Checkpoints
 from assistant.index.segment import held_documents
-from assistant.index.source import SourceFile, corpus_files, corpus_source, named_source
+from assistant.index.source import SourceFile, corpus_file, corpus_source, named_source
 from assistant.index.storage import DocumentFacts, IndexStore, StoredDocument
 from assistant.index.store import SegmentStore
 from assistant.index.writer import SegmentWriter
@@ -238,13 +238,14 @@ def remove_document(
     Segments that hold the document are rewritten without it and older commits that list it
     are removed (see writer and commits), so no copy of its text or vectors stays in the
     index folder. The build looks at this document only (see `build_index`'s `only`). The
-    file is looked up by its
-    corpus-relative name among the corpus files, never joined from the argument. Unchanged
+    file is looked up by its corpus-relative name as the corpus listing would find it
+    (`source.corpus_file`: never out of the folder, never through a link to a folder). Unchanged
     documents reuse their vectors, so `embedder` is only used if other files changed as well;
     without one the configured model is loaded only if needed.
     """
     with build_lock(settings):
-        path = dict(corpus_files(settings.corpus_dir)).get(doc)
+        found = corpus_file(settings.corpus_dir, doc)
+        path = found[0] if found else None
         catalog = read_catalog(settings.corpus_dir)
         stored = _erase_stored(settings, doc)
         if (path is None and doc not in catalog and not stored

@@ -174,12 +174,14 @@ class PgStore:
         self._refresh()
         return self._size
 
-    def documents(self) -> dict[str, DocumentFacts]:
-        """Facts of every indexed document."""
+    def documents(self, names: Collection[str] | None = None) -> dict[str, DocumentFacts]:
+        """Facts of every indexed document, or of those of `names`."""
+        where = "" if names is None else "WHERE doc = ANY(%(names)s) "
         with self.pool.connection() as conn:
             rows = conn.execute("SELECT doc, title, language, publisher, year, type, region, form, "
-                                "fingerprint, pages, problems, chunks, sentences FROM documents "
-                                "ORDER BY first_row, doc").fetchall()
+                                f"fingerprint, pages, problems, chunks, sentences FROM documents "
+                                f"{where}ORDER BY first_row, doc",
+                                {"names": sorted(names or ())}).fetchall()
         return {r[0]: DocumentFacts(DocInfo(*r[:8]), r[8], r[9], tuple(r[10]), r[11], r[12])
                 for r in rows}
 

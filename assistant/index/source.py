@@ -90,28 +90,36 @@ def folder_source(corpus_dir: Path, stats: FileStats | None = None) -> list[Sour
             for name, path, stat in _listing(corpus_dir)]
 
 
+def corpus_file(corpus_dir: Path, name: str) -> tuple[Path, os.stat_result] | None:
+    """The file and stat of one corpus document by its corpus-relative name, without listing
+    the folder; None when `corpus_files` would not list that name (no such regular file, a
+    name that is no document, a dot segment, a folder reached through a link). The name is
+    checked as the listing lists files, never followed out of the folder."""
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts) or not _document_name(parts[-1]):
+        return None
+    path = corpus_dir.joinpath(*parts)
+    try:
+        stat = path.stat()
+        # a listing does not follow a link to a folder: neither does a name
+        linked = any(corpus_dir.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts)))
+    except OSError:
+        return None
+    return (path, stat) if S_ISREG(stat.st_mode) and not linked else None
+
+
 @contextmanager
 def named_source(corpus_dir: Path, names: Iterable[str], stats: FileStats
                  ) -> Iterator[list[SourceFile]]:
-    """`folder_source` of some corpus files only, by corpus-relative name, without listing
-    the folder; a name that is no corpus file now (removed, or never one) is left out. Names
-    are checked as `corpus_files` lists files, never followed out of the folder."""
+    """`folder_source` of some corpus files only, by corpus-relative name (`corpus_file`),
+    without listing the folder; a name that is no corpus file now (removed, or never one) is
+    left out."""
     catalog = read_catalog(corpus_dir)
     files = []
     for name in sorted(set(names)):
-        parts = name.split("/")
-        if any(p in ("", ".", "..") for p in parts) or not _document_name(parts[-1]):
-            continue
-        path = corpus_dir.joinpath(*parts)
-        try:
-            stat = path.stat()
-            # a listing does not follow a link to a folder: neither does a name
-            linked = any(corpus_dir.joinpath(*parts[:i]).is_symlink()
-                         for i in range(1, len(parts)))
-        except OSError:
-            continue
-        if S_ISREG(stat.st_mode) and not linked:
-            files.append(_local_file(name, path, stat, catalog, stats))
+        found = corpus_file(corpus_dir, name)
+        if found is not None:
+            files.append(_local_file(name, found[0], found[1], catalog, stats))
     yield files
 
 

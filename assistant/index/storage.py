@@ -57,8 +57,9 @@ class IndexStore(Protocol):
         """How many chunks the index holds."""
         ...
 
-    def documents(self) -> dict[str, DocumentFacts]:
-        """Facts of every indexed document: pages, problems, chunk and sentence counts."""
+    def documents(self, names: Collection[str] | None = None) -> dict[str, DocumentFacts]:
+        """Facts of every indexed document (of those of `names` only, looked up by name, when
+        given): pages, problems, chunk and sentence counts."""
         ...
 
     def search_chunks(self, vector: np.ndarray, k: int, docs: Collection[str] | None

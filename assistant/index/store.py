@@ -132,8 +132,10 @@ class SegmentStore:
             self._size = sum(s.live_chunks for s in self.segments.values())
         return self._size
 
-    def documents(self) -> dict[str, DocumentFacts]:
-        """Facts of every indexed document."""
+    def documents(self, names: Collection[str] | None = None) -> dict[str, DocumentFacts]:
+        """Facts of every indexed document, or of those of `names` (looked up by name)."""
+        if names is not None:
+            return {doc: facts for doc, (_, facts) in self.located(names).items()}
         facts: dict[str, DocumentFacts] = {}
         for segment in self.segments.values():
             facts.update(segment.documents())
