@@ -207,7 +207,7 @@ class Library:
 
     def remove(self, doc: str) -> None:
         """Delete a document's file and catalog entry, then rebuild without it."""
-        known = {s.info.doc for s in self.documents() if s.status != "removing"}
+        known = {s.info.doc for s in self.documents({doc}) if s.status != "removing"}
         if doc not in known:
             raise DocumentNotFoundError(f"no document {doc!r} in the corpus or the index")
         with self._files:
