@@ -148,13 +148,12 @@ def uvicorn_log_config() -> dict[str, object]:
 def cmd_index(settings: Settings, verbose: bool = False) -> int:
     """Build the index with a progress bar, then print what happened to each document."""
     from assistant.index.builder import LazyEmbedder, build_index
-    from assistant.index.source import corpus_sizes
     from assistant.index.vectors import set_graph_threads
 
     set_graph_threads(settings.threads)  # a process of its own: graphs may use every thread
     started = time.perf_counter()
-    with progress_bar(corpus_sizes(settings.corpus_dir)) as step:
-        report = build_index(settings, LazyEmbedder(settings), progress=step)
+    with progress_bar() as bar:
+        report = build_index(settings, LazyEmbedder(settings), progress=bar)
     elapsed = time.perf_counter() - started
     print(f"{len(report.indexed)} indexed, {len(report.unchanged)} unchanged, "
           f"{len(report.removed)} removed, {len(report.failed)} failed "

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from assistant.types import Hit
 
@@ -54,19 +55,30 @@ def print_warnings(problems: dict[str, list[str]], verbose: bool) -> None:
         print(f"  warning: {times}{kind} ({where}; --verbose lists them)")
 
 
+class _Bar:
+    """A build's progress (see builder.Progress) shown by a tqdm bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def start(self, total_bytes: int) -> None:
+        self.bar.total = total_bytes
+        self.bar.refresh()
+
+    def done(self, name: str, size: int) -> None:
+        self.bar.set_postfix_str(name[-40:], refresh=False)
+        self.bar.update(size)
+
+
 @contextmanager
-def progress_bar(sizes: dict[str, int]) -> Iterator[Callable[[str], None]]:
+def progress_bar() -> Iterator[_Bar]:
     """A build's progress bar by bytes (so rate and ETA hold for uneven files), on stderr; the
-    context gives the step to call with each file's name as it is done."""
+    build gives it the corpus's bytes once it has listed the files, so the folder is listed
+    once."""
     from tqdm import tqdm
 
-    with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="indexing",
-              file=sys.stderr) as bar:
-        def step(name: str) -> None:
-            bar.set_postfix_str(name[-40:], refresh=False)
-            bar.update(sizes.get(name, 0))
-
-        yield step
+    with tqdm(unit="B", unit_scale=True, desc="indexing", file=sys.stderr) as bar:
+        yield _Bar(bar)
 
 
 def print_grouped(query: str, hits: list[Hit], as_json: bool) -> None:

@@ -31,6 +31,27 @@ def test_index_summary_and_failures(cli_env: list[str], hash_settings: Settings,
     assert "0 indexed, 3 unchanged" in capsys.readouterr().out
 
 
+def test_index_progress_counts_every_byte_of_one_listing(
+        cli_env: list[str], hash_settings: Settings, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import source
+
+    listings = []
+    real_listing = source._listing
+
+    def counted(corpus_dir):  # type: ignore[no-untyped-def]
+        listings.append(corpus_dir)
+        return real_listing(corpus_dir)
+
+    monkeypatch.setattr(source, "_listing", counted)
+    assert main(["index", *cli_env]) == 0
+    corpus_bytes = sum(p.stat().st_size for p in hash_settings.corpus_dir.iterdir()
+                       if p.name != "catalog.json")
+    bar = capsys.readouterr().err.replace("\r", "\n").splitlines()[-1]
+    assert len(listings) == 1
+    assert f"{corpus_bytes}/{corpus_bytes}" in bar.replace("B", "").replace(" ", "")
+
+
 def test_search_json_one_line_per_query(cli_env: list[str],
                                         capsys: pytest.CaptureFixture[str]) -> None:
     main(["index", *cli_env])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,6 +34,16 @@ log = logging.getLogger(__name__)
 # Bump when the way chunks are made or turned into embedding input changes:
 # a generation built with another value is not reused by an incremental build.
 PIPELINE_VERSION = 5
+
+
+class Progress(Protocol):
+    """What a build tells of its way through the corpus (the CLI's progress bar)."""
+
+    def start(self, total_bytes: int) -> None:
+        """The files are listed: this many bytes to go through."""
+
+    def done(self, name: str, size: int) -> None:
+        """One file is indexed, reused or reported."""
 
 
 @dataclass
@@ -88,7 +98,7 @@ def _previous(settings: Settings) -> IndexStore | None:
 def build_index(
     settings: Settings,
     embedder: Embedder,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     from_folder: bool = True,
     only: Collection[str] | None = None,
 ) -> BuildReport:
@@ -106,7 +116,7 @@ def build_index(
 
 
 def _build(
-    settings: Settings, embedder: Embedder, progress: Callable[[str], None] | None,
+    settings: Settings, embedder: Embedder, progress: Progress | None,
     from_folder: bool = True, only: Collection[str] | None = None,
 ) -> BuildReport:
     """build_index under the build lock."""
@@ -129,10 +139,12 @@ def _build(
             old = {doc: facts for doc, (_, facts) in previous.located(only).items()}
             _keep_unnamed(previous, set(only), report)
         plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
+        if progress:
+            progress.start(sum(file.size for file in files))
         for file in files:
             _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
             if progress:
-                progress(file.name)
+                progress.done(file.name, file.size)
     others = _tally(report, plan, old, previous if only is not None else None)
     try:
         # a failure that appeared, went away or changed its reason is a change too: the

@@ -95,10 +95,11 @@ class PgFiles:
                     "this database was indexed before it kept its corpus (schema 2 or older): "
                     "run `assistant index` once with the corpus folder, which imports it, "
                     "before a worker builds from the database")
-            rows = conn.execute("SELECT doc, entry, fingerprint FROM files").fetchall()
+            rows = conn.execute("SELECT doc, entry, fingerprint, octet_length(data) FROM files"
+                                ).fetchall()
         # in Python's order, as the folder's walk: the same rows in the same order
-        return [SourceFile(doc, entry, print_, lambda doc=doc: self.fetch(doc, root))
-                for doc, entry, print_ in sorted(rows, key=lambda r: PurePosixPath(r[0]))]
+        return [SourceFile(doc, entry, print_, lambda doc=doc: self.fetch(doc, root), size)
+                for doc, entry, print_, size in sorted(rows, key=lambda r: PurePosixPath(r[0]))]
 
     def close(self) -> None:
         """Close the pool's idle connections."""

@@ -20,13 +20,15 @@ from assistant.ingest.catalog import CATALOG_FILE, read_catalog
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One corpus file: its corpus-relative name, catalog entry and content fingerprint;
-    `fetch` gives it as a local file (a database's is written out only when asked for)."""
+    """One corpus file: its corpus-relative name, catalog entry, content fingerprint and size
+    in bytes; `fetch` gives it as a local file (a database's is written out only when asked
+    for)."""
 
     name: str
     entry: dict[str, Any] | None
     fingerprint: str
     fetch: Callable[[], Path]
+    size: int
 
 
 def fingerprint(data: bytes, entry: dict[str, Any] | None) -> str:
@@ -55,7 +57,7 @@ def _local_file(name: str, path: str | Path, stat: os.stat_result,
     """A corpus folder's file as a build reads it, its fingerprint remembered by `stats`."""
     entry = catalog.get(name)
     return SourceFile(name, entry, stats.fingerprint(name, path, entry, stat),
-                      lambda: Path(path))
+                      lambda: Path(path), stat.st_size)
 
 
 def _listing(corpus_dir: Path) -> list[tuple[str, str, os.stat_result]]:
