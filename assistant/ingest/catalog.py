@@ -19,7 +19,11 @@ DOC_TYPES: tuple[str, ...] = get_args(DocType)
 
 def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     """The catalog entries by corpus-relative file name; empty when there is no catalog."""
-    path = corpus_dir / CATALOG_FILE
+    return _read(corpus_dir / CATALOG_FILE).get("documents", {})
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The whole catalog file, checked (empty when there is none)."""
     if not path.exists():
         return {}
     try:
@@ -36,8 +40,7 @@ def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
         if entry.get("type") not in (None, *DOC_TYPES):
             raise ConfigError(f"{path}: entry {name!r} has type {entry['type']!r}; "
                               f"use one of {', '.join(DOC_TYPES)}")
-    return entries
-
+    return data
 
 
 def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> None:
@@ -45,8 +48,7 @@ def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> Non
 
     A catalog that does not read as valid is not rewritten (the error says why)."""
     path = corpus_dir / CATALOG_FILE
-    read_catalog(corpus_dir)
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = _read(path)  # read and checked once
     documents = data.setdefault("documents", {})
     if entry is None:
         if doc not in documents:
