@@ -24,7 +24,7 @@ from assistant.errors import (
     DocumentNotFoundError,
     UnsupportedFormatError,
 )
-from assistant.index.source import corpus_file, corpus_sizes
+from assistant.index.source import corpus_file, corpus_names
 from assistant.index.storage import DocumentFacts
 from assistant.ingest import SUPPORTED_SUFFIXES
 from assistant.ingest.catalog import entry_info, read_catalog, write_entry
@@ -118,7 +118,7 @@ class Library:
             files = set(catalog)
         else:
             catalog = read_catalog(self.settings.corpus_dir)
-            files = (set(corpus_sizes(self.settings.corpus_dir)) if names is None else
+            files = (corpus_names(self.settings.corpus_dir) if names is None else
                      {n for n in names if corpus_file(self.settings.corpus_dir, n) is not None})
         indexed, failed = self._index_facts(names)
         with self._cond:

@@ -252,6 +252,7 @@ class Segment:
                                   check_same_thread=False)
         self._vectors_read: _Vectors | None = None
         self._table_read: DocTable | None = None
+        self._counts: tuple[int, int] | None = None
         self._lock = threading.Lock()
         if not lazy:
             self._vectors_read = _Vectors(folder)
@@ -301,12 +302,16 @@ class Segment:
                 if doc not in self.deleted]
 
     def counts(self) -> tuple[int, int]:
-        """Live (chunks, sentences): every row less the tombstoned documents' spans."""
-        chunks, sentences = self.db.execute(
-            "SELECT sum(chunk_hi - chunk_lo), sum(sent_hi - sent_lo) FROM documents").fetchone()
-        for c_lo, c_hi, s_lo, s_hi in spans(self.db, self.deleted):
-            chunks, sentences = chunks - (c_hi - c_lo), sentences - (s_hi - s_lo)
-        return chunks or 0, sentences or 0
+        """Live (chunks, sentences): every row less the tombstoned documents' spans (summed
+        once: a targeted build's report and its writer both ask)."""
+        if self._counts is None:
+            chunks, sentences = self.db.execute(
+                "SELECT sum(chunk_hi - chunk_lo), sum(sent_hi - sent_lo) FROM documents"
+            ).fetchone()
+            for c_lo, c_hi, s_lo, s_hi in spans(self.db, self.deleted):
+                chunks, sentences = chunks - (c_hi - c_lo), sentences - (s_hi - s_lo)
+            self._counts = (chunks or 0, sentences or 0)
+        return self._counts
 
     @property
     def vectors(self) -> _Vectors:

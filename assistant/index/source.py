@@ -41,10 +41,9 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
     return [(name, Path(path)) for name, path, _ in _listing(corpus_dir)]
 
 
-def corpus_sizes(corpus_dir: Path) -> dict[str, int]:
-    """Bytes of every candidate document by corpus-relative name (a progress bar's total;
-    its keys are the names, without a Path made per file)."""
-    return {name: stat.st_size for name, _, stat in _listing(corpus_dir)}
+def corpus_names(corpus_dir: Path) -> set[str]:
+    """The corpus-relative name of every candidate document (without a Path made per file)."""
+    return {name for name, _, _ in _listing(corpus_dir)}
 
 
 def _document_name(name: str) -> bool:
