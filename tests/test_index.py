@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,46 @@ def test_targeted_builds_read_no_document_table_and_agree_with_full_builds(
     stored = [(p.name, (p / STORE).read_bytes()) for p in hash_settings.index_dir.glob("seg-*")]
     assert stored and all(b"mottagande i kommunen" not in data for _, data in stored)
     assert isinstance(served, store.SegmentStore)
+
+
+def test_full_builds_read_only_fingerprints_and_agree_with_a_fresh_build(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.index import segment
+
+    corpus = hash_settings.corpus_dir
+    build_index(hash_settings, HashEmbedder())
+    real_table = segment.Segment._table
+    read: list[str] = []  # segments whose whole document table was read
+
+    def recorded(self: segment.Segment) -> object:
+        read.append(self.name)
+        return real_table.fget(self)  # type: ignore[attr-defined]
+
+    steps = [("new.md", "# Ny\n\nEtt nytt dokument om mottagande i kommunen.\n"),
+             ("report.txt", "Changed text about parking permits and housing.\n"),
+             ("new.md", None), ("ansvar.md", None), ("broken.pdf", "%PDF-1.4 not a pdf")]
+    for step, (name, text) in enumerate(steps):
+        if text is None:
+            (corpus / name).unlink()
+        else:
+            (corpus / name).write_text(text, encoding="utf-8")
+        read.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(segment.Segment, "_table", property(recorded))
+            report = build_index(hash_settings, HashEmbedder())
+        # only a merge reads a segment's documents, and the merged segments are gone
+        served = open_store(hash_settings.index_dir)
+        assert not set(read) & {s["name"] for s in served.commit["segments"]}
+        fresh_settings = replace(hash_settings,
+                                 index_dir=hash_settings.index_dir.parent / f"fresh-{step}")
+        fresh = build_index(fresh_settings, HashEmbedder())
+        assert sorted(report.unchanged + report.indexed) == sorted(fresh.indexed)
+        assert (report.chunks, report.sentences, report.failed) == (
+            fresh.chunks, fresh.sentences, fresh.failed)
+        assert served.size() == report.chunks  # no row twice
+        assert sorted(served.docs) == sorted(open_store(fresh_settings.index_dir).docs)
+    assert report.indexed == [] and list(report.failed) == ["broken.pdf"]
+    assert sorted(served.docs) == ["housing.html", "report.txt"]
 
 
 def test_broken_file_is_reported_and_others_indexed(hash_settings: Settings) -> None:

@@ -133,19 +133,18 @@ def _build(
           else named_source(settings.corpus_dir, only, stats)) as files:
         if only is None:
             previous = _previous(settings)  # after a database's import of the folder
-            old = previous.documents() if previous else {}
-        else:
-            assert isinstance(previous, SegmentStore)
-            old = {doc: facts for doc, (_, facts) in previous.located(only).items()}
-            _keep_unnamed(previous, set(only), report)
+        old, same = _compare(previous, files, only, report)
         plan: list[StoredDocument | DocumentFacts] = []  # embedded anew, or kept as they are
         if progress:
             progress.start(sum(file.size for file in files))
         for file in files:
-            _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
+            if file.name in same:
+                report.unchanged.append(file.name)
+            else:
+                _index_one(file, previous, old, settings, embedder, report, plan, checkpoints)
             if progress:
                 progress.done(file.name, file.size)
-    others = _tally(report, plan, old, previous if only is not None else None)
+    others = _tally(report, plan, old, previous if isinstance(previous, SegmentStore) else None)
     try:
         # a failure that appeared, went away or changed its reason is a change too: the
         # manifest lists them, and a removed failed file must leave no trace
@@ -174,21 +173,35 @@ def _build(
     return report
 
 
-def _keep_unnamed(previous: SegmentStore, named: set[str], report: BuildReport) -> None:
-    """A targeted build's report of the documents it was not asked about: kept as they
-    are, and the failures stay failures."""
-    report.unchanged.extend(sorted(previous.names() - named))
-    for name in sorted(set(previous.failed) - named):
-        report.failed[name] = previous.failed[name]
-        if name in previous.failed_keys:
-            report.failed_keys[name] = previous.failed_keys[name]
+def _compare(previous: IndexStore | None, files: Sequence[SourceFile],
+             only: Collection[str] | None, report: BuildReport
+             ) -> tuple[dict[str, DocumentFacts], set[str]]:
+    """What a build looks at in the serving index: the facts of the documents it may
+    replace or remove, and the names of the listed files it keeps as they are. A folder
+    index is asked for its fingerprints and those documents alone: at 20,000 documents,
+    reading every document's row cost a quarter of a one-file update (bench/RESULTS.md,
+    issue 15). A targeted build looks at the files it names (`only`) alone."""
+    if only is not None:  # the others are kept as they are, and failures stay failures
+        assert isinstance(previous, SegmentStore)
+        named = set(only)
+        report.unchanged.extend(sorted(set(previous.fingerprints()) - named))
+        for name in sorted(set(previous.failed) - named):
+            report.failed[name] = previous.failed[name]
+            if name in previous.failed_keys:
+                report.failed_keys[name] = previous.failed_keys[name]
+        return {doc: facts for doc, (_, facts) in previous.located(named).items()}, set()
+    if not isinstance(previous, SegmentStore):
+        return (previous.documents() if previous is not None else {}), set()
+    prints = previous.fingerprints()
+    same = {file.name for file in files if prints.get(file.name) == file.fingerprint}
+    return previous.documents(set(prints) - same), same
 
 
 def _tally(report: BuildReport, plan: list[StoredDocument | DocumentFacts],
            old: dict[str, DocumentFacts], kept_from: IndexStore | None) -> set[str] | None:
-    """Fill in the report's removals, problems and counts. For a targeted build, whose
-    plan holds the named documents only and which keeps every other document of `kept_from`:
-    the named documents it replaces or removes."""
+    """Fill in the report's removals, problems and counts. For a build whose plan holds
+    only the documents it looked at (`old`: their facts before) and which keeps every other
+    document of `kept_from` (a folder index): those it replaces or removes."""
     seen = {d.info.doc for d in plan} | set(report.failed)
     report.removed = sorted(set(old) - seen)
     for document in plan:

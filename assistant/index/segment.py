@@ -296,10 +296,10 @@ class Segment:
                     if doc in self._table_read.docs}
         return located(self.db, wanted)
 
-    def names(self) -> list[str]:
-        """The live documents' names."""
-        return [doc for (doc,) in self.db.execute("SELECT doc FROM documents")
-                if doc not in self.deleted]
+    def fingerprints(self) -> dict[str, str]:
+        """The live documents' content fingerprints, by name."""
+        return {doc: sha for doc, sha in self.db.execute("SELECT doc, fingerprint FROM documents")
+                if doc not in self.deleted}
 
     def counts(self) -> tuple[int, int]:
         """Live (chunks, sentences): every row less the tombstoned documents' spans (summed

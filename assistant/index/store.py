@@ -148,9 +148,11 @@ class SegmentStore:
         return {doc: (number, facts) for number, segment in self.segments.items()
                 for doc, facts in segment.located(wanted).items()}
 
-    def names(self) -> set[str]:
-        """Every indexed document's name."""
-        return {doc for segment in self.segments.values() for doc in segment.names()}
+    def fingerprints(self) -> dict[str, str]:
+        """Every indexed document's content fingerprint, by name: what a full build compares
+        the corpus with, without reading every document's row."""
+        return {doc: sha for segment in self.segments.values()
+                for doc, sha in segment.fingerprints().items()}
 
     def counts(self) -> tuple[int, int]:
         """Live (chunks, sentences) of the whole commit."""
