@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -69,20 +70,30 @@ class Engine:
         model = fusion_model()
         return model.for_embedder(self.embedder.name) if model is not None else None
 
-    def load(self) -> None:
-        """Open the index and load the model now instead of on first use, and the word list
-        and language profiles a first question reads (2 s of a 1M server's first answer:
-        bench/RESULTS.md, issue 15)."""
+    def load(self, profiles: bool = True) -> None:
+        """Open the index and load the model now instead of on first use, with the word list
+        a first question reads and, unless `profiles` is false, the language profiles it may
+        read (2 s of a 1M server's first answer: bench/RESULTS.md, issue 15). Those load on a
+        thread of their own: the model's ONNX session leaves the GIL free for most of its
+        second."""
         from assistant.lang.compounds import load_word_list
         from assistant.lang.detect import load_profiles
 
-        _ = self.reader, self.embedder
-        load_word_list()
-        load_profiles()
+        def language_data() -> None:
+            load_word_list()
+            if profiles:
+                load_profiles()
+
+        with ThreadPoolExecutor(1) as pool:
+            language = pool.submit(language_data)
+            _ = self.reader, self.embedder
+            language.result()
 
     def search(self, queries: Sequence[str], k: int = 5,
                filters: Filters | None = None) -> list[list[Hit]]:
         """Ranked hits for each query; the queries are embedded in one batch."""
+        if self._reader is None:  # a first search: the word list loads beside the model
+            self.load(profiles=False)
         reader = self.reader
         vectors = self.embedder.queries([dense_query(q, self.params) for q in queries])
         fusion = self.fusion  # the question's language matters only where it applies
@@ -95,6 +106,8 @@ class Engine:
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """A short answer quoted from the documents with citations, or a refusal that shows
         the closest passages (see assistant/answer/)."""
+        if self._reader is None:  # a first question: the word list loads beside the model
+            self.load(profiles=False)
         resolved = resolve(question, history)
         language = question_language(question)
         reader = self.reader
