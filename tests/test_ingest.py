@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from fpdf import FPDF
 
 from assistant.errors import IngestError, UnsupportedFormatError
 from assistant.ingest import SUPPORTED_SUFFIXES, load_document
+from assistant.ingest.catalog import CATALOG_FILE, read_catalog, write_entry
 from assistant.ingest.furniture import is_page_number, is_toc_line
 from assistant.ingest.text import Outline
 from assistant.types import Document
@@ -433,3 +435,24 @@ def test_outline_repairs_sibling_levels(headings: list[tuple[int, str]],
                                         paths: list[tuple[str, ...]]) -> None:
     outline = Outline()
     assert [outline.open(level, title) for level, title in headings] == paths
+
+
+def test_catalog_entries_are_written_in_the_bundled_catalogs_look(tmp_path: Path) -> None:
+    path = tmp_path / CATALOG_FILE
+    path.write_text(json.dumps({"_about": "Katalog för “tester”.", "documents": {}}),
+                    encoding="utf-8")
+    write_entry(tmp_path, "a.md", {"title": "Tolkstöd i Västra Götaland", "year": 2024,
+                                   "region": None, "type": "service"})
+    write_entry(tmp_path, "b.md", {"title": "B\u2028\tc"})
+    write_entry(tmp_path, "c.md", {"title": "C"})
+    write_entry(tmp_path, "c.md", None)
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["_about"] == "Katalog för “tester”."
+    assert read_catalog(tmp_path) == {
+        "a.md": {"title": "Tolkstöd i Västra Götaland", "year": 2024, "region": None,
+                 "type": "service"},
+        "b.md": {"title": "B\u2028\tc"}}
+    # as json.dumps writes it with two-space indents and letters as they are
+    assert text == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    assert "Tolkstöd i Västra Götaland" in text

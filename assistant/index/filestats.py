@@ -24,6 +24,8 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 FILE = "file-stats.sqlite"
 _OLD_FILES = ("file-stats.json",)  # earlier formats of the record: removed at the next save
 _RACY_NS = 2_000_000_000  # files this close to their record's writing are hashed again
@@ -99,7 +101,7 @@ class FileStats:
         self.seen.add(name)
         row = self.old.get(name)
         if (row is not None and row[0] == stat.st_size and row[1] == stat.st_mtime_ns
-                and stat.st_mtime_ns < row[4] - _RACY_NS and json.loads(row[2]) == entry):
+                and stat.st_mtime_ns < row[4] - _RACY_NS and orjson.loads(row[2]) == entry):
             return str(row[3])
         sha = fingerprint(path, entry)
         self.hashed += 1

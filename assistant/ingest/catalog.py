@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args
+
+import orjson
 
 from assistant.errors import ConfigError
 from assistant.lang.detect import detect_language
@@ -27,7 +28,7 @@ def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = orjson.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable JSON catalog ({exc})") from exc
     entries = data.get("documents", {}) if isinstance(data, dict) else None
@@ -57,7 +58,9 @@ def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> Non
     else:
         documents[doc] = entry
     tmp = path.with_name(f".{CATALOG_FILE}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # the bytes of json.dumps(data, ensure_ascii=False, indent=2), 30 times as fast: an upload
+    # at 20,000 entries spent 0.1 s here (bench/RESULTS.md, issue 15)
+    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     os.replace(tmp, path)
 
 
