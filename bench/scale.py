@@ -10,8 +10,9 @@ Run from the repository root, under nice on a shared machine:
 For one target size it generates (once, cached in bench/cache/scale/) a corpus of real
 paragraphs recombined into Markdown documents, then measures: a full build, a no-op build,
 adding one small document and removing it again (by a full build, as `assistant index` does,
-and by a build told which document changed, as an API upload or removal does), the added
-document's own parsing and encoding, disk per generation and of the index folder,
+and by a build told which document changed, as an API upload or removal does, with the
+catalog entry the API writes or drops first timed apart), the added document's own parsing
+and encoding, disk per generation and of the index folder,
 and, in a fresh process: the time to its first answer (cold start), search p50/p95 and ask
 p50 in process over the dev questions, and its peak RSS. Then the real model's encoding rate
 on 100 chunks and 300 sentences (batch 32, 2 threads). Each run appends one JSON line to
@@ -152,6 +153,16 @@ def timed_build(settings: Settings, embedder: Any, profile: Path | None = None,
     if profiler and profile:
         write_profile(profiler, profile)
     return round(seconds, 2), round(cpu, 2), report
+
+
+def timed_entry(corpus_dir: Path, name: str, entry: dict[str, Any] | None) -> float:
+    """Seconds to write (with None: to drop) one catalog entry, as the API does before an
+    upload's or a removal's build: the whole catalog file is read and written again."""
+    from assistant.ingest.catalog import write_entry
+
+    started = time.perf_counter()
+    write_entry(corpus_dir, name, entry)
+    return round(time.perf_counter() - started, 3)
 
 
 @contextmanager
@@ -405,14 +416,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     record["serve"] = serving
     added.unlink()
     build["remove_s"], build["remove_cpu_s"], report = timed_build(settings, embedder)
-    # the same through the API's path: a build told which document changed lists no folder
+    # the same through the API's path: the upload's catalog entry, then a build told which
+    # document changed (it lists no folder)
     added.write_text(small.text, encoding="utf-8")
+    if not args.database:
+        build["upload_entry_s"] = timed_entry(corpus_dir, small.name,
+                                              {"form": f"uploaded as {small.name}"})
     with parse_timer() as parsing:
         build["upload_add_s"], build["upload_add_cpu_s"], _ = timed_build(
             settings, embedder, profile.with_suffix(".upload.txt") if profile else None,
             only=[small.name])
     build["upload_add_document_s"] = parsing[0]
     added.unlink()
+    if not args.database:
+        build["upload_remove_entry_s"] = timed_entry(corpus_dir, small.name, None)
     build["upload_remove_s"], build["upload_remove_cpu_s"], _ = timed_build(
         settings, embedder, only=[small.name])
     # with no full build in this run, the peak is of the updates only: keep it apart
