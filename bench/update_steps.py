@@ -1,6 +1,7 @@
 """Where an update's time goes at one scale size: a no-op build, adding one small document and
 removing it (full builds, as `assistant index`), then the same add and removal as a targeted
-build (`build_index(only=...)`, as an API upload or removal). Each step's wall time is summed
+build (`build_index(only=...)`) after writing or dropping its catalog entry, as an API upload
+or removal does. Each step's wall time is summed
 over its calls by wrappers on the builder's functions (no profiler, so Python-heavy steps are
 not inflated); steps nest, so the rows do not add up to the build.
 
@@ -37,6 +38,7 @@ from assistant.config import load_settings  # noqa: E402
 from assistant.engine import configure_threads  # noqa: E402
 from assistant.index import builder, commits, filestats, segment, source, store, writer  # noqa: E402
 from assistant.index.vectors import set_graph_threads  # noqa: E402
+from assistant.ingest import catalog  # noqa: E402
 
 SPENT: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -112,11 +114,23 @@ def main() -> int:
     for label, build in (("full", full), ("targeted", targeted)):
         added.write_text(small.text, encoding="utf-8")
         try:
+            if build is targeted:  # as the API does: the upload's catalog entry first
+                entry_step(corpus_dir, small.name, {"form": f"uploaded as {small.name}"})
             step(f"add one document, {label} build", build)
         finally:
             added.unlink()
+            if build is targeted:
+                entry_step(corpus_dir, small.name, None)
         step(f"remove it, {label} build", build)
     return 0
+
+
+def entry_step(corpus_dir: Path, name: str, entry: dict[str, Any] | None) -> None:
+    """Write (None: drop) the document's catalog entry, as the API does before its build."""
+    started = time.perf_counter()
+    catalog.write_entry(corpus_dir, name, entry)
+    print(f"{'write' if entry else 'drop'} its catalog entry: "
+          f"{time.perf_counter() - started:.3f} s")
 
 
 if __name__ == "__main__":
