@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -115,41 +117,56 @@ def test_a_targeted_build_looks_at_the_named_files_only(hash_settings: Settings,
     assert build_index(hash_settings, HashEmbedder()).indexed == ["report.txt"]
 
 
-def test_targeted_builds_read_no_document_table_and_agree_with_full_builds(
-        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.index import segment, store
+# Adds, a replacement and removals, one file a build: (name, new text or None to remove).
+CHANGES = [("new.md", "# Ny\n\nEtt nytt dokument om mottagande i kommunen.\n"),
+           ("report.txt", "Changed text about parking permits and housing.\n"),
+           ("new.md", None), ("ansvar.md", None)]
 
-    corpus = hash_settings.corpus_dir
-    build_index(hash_settings, HashEmbedder())
+
+def _change(corpus: Path, name: str, text: str | None) -> None:
+    if text is None:
+        (corpus / name).unlink()
+    else:
+        (corpus / name).write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def _table_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the segments whose whole document table is read inside."""
+    from assistant.index import segment
+
     real_table = segment.Segment._table
-    read: list[str] = []  # segments whose whole document table was read
+    read: list[str] = []
 
     def recorded(self: segment.Segment) -> object:
         read.append(self.name)
         return real_table.fget(self)  # type: ignore[attr-defined]
 
+    with monkeypatch.context() as patched:
+        patched.setattr(segment.Segment, "_table", property(recorded))
+        yield read
+
+
+def _served_segments(settings: Settings) -> set[str]:
+    return {s["name"] for s in open_store(settings.index_dir).commit["segments"]}
+
+
+def test_targeted_builds_read_no_document_table_and_agree_with_full_builds(
+        hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     def full_view() -> tuple[list[str], int, int]:
         """What a full build that changes nothing reports: unchanged, chunks, sentences."""
         report = build_index(hash_settings, HashEmbedder())
         assert not report.indexed and not report.removed
         return sorted(report.unchanged), report.chunks, report.sentences
 
-    steps = [("new.md", "# Ny\n\nEtt nytt dokument om mottagande i kommunen.\n"),
-             ("report.txt", "Changed text about parking permits and housing.\n"),
-             ("new.md", None), ("ansvar.md", None)]
-    for name, text in steps:
-        if text is None:
-            (corpus / name).unlink()
-        else:
-            (corpus / name).write_text(text, encoding="utf-8")
-        read.clear()
-        with monkeypatch.context() as patched:
-            patched.setattr(segment.Segment, "_table", property(recorded))
+    build_index(hash_settings, HashEmbedder())
+    for name, text in CHANGES:
+        _change(hash_settings.corpus_dir, name, text)
+        with _table_reads(monkeypatch) as read:
             report = build_index(hash_settings, HashEmbedder(), only=[name])
         assert (report.indexed, report.removed) == (([name], []) if text else ([], [name]))
         # only a merge reads a segment's documents, and the merged segments are gone
-        assert not set(read) & {s["name"] for s in open_store(hash_settings.index_dir)
-                                .commit["segments"]}
+        assert not set(read) & _served_segments(hash_settings)
         targeted = sorted(report.unchanged), report.chunks, report.sentences
         assert targeted[0] == sorted(set(full_view()[0]) - {name})
         assert targeted[1:] == full_view()[1:]
@@ -160,43 +177,23 @@ def test_targeted_builds_read_no_document_table_and_agree_with_full_builds(
         assert sorted(n for (n,) in db.execute("SELECT name FROM files")) == sorted(served.docs)
     stored = [(p.name, (p / STORE).read_bytes()) for p in hash_settings.index_dir.glob("seg-*")]
     assert stored and all(b"mottagande i kommunen" not in data for _, data in stored)
-    assert isinstance(served, store.SegmentStore)
 
 
 def test_full_builds_read_only_fingerprints_and_agree_with_a_fresh_build(
         hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.index import segment
-
-    corpus = hash_settings.corpus_dir
     build_index(hash_settings, HashEmbedder())
-    real_table = segment.Segment._table
-    read: list[str] = []  # segments whose whole document table was read
-
-    def recorded(self: segment.Segment) -> object:
-        read.append(self.name)
-        return real_table.fget(self)  # type: ignore[attr-defined]
-
-    steps = [("new.md", "# Ny\n\nEtt nytt dokument om mottagande i kommunen.\n"),
-             ("report.txt", "Changed text about parking permits and housing.\n"),
-             ("new.md", None), ("ansvar.md", None), ("broken.pdf", "%PDF-1.4 not a pdf")]
-    for step, (name, text) in enumerate(steps):
-        if text is None:
-            (corpus / name).unlink()
-        else:
-            (corpus / name).write_text(text, encoding="utf-8")
-        read.clear()
-        with monkeypatch.context() as patched:
-            patched.setattr(segment.Segment, "_table", property(recorded))
+    for step, (name, text) in enumerate([*CHANGES, ("broken.pdf", "%PDF-1.4 not a pdf")]):
+        _change(hash_settings.corpus_dir, name, text)
+        with _table_reads(monkeypatch) as read:
             report = build_index(hash_settings, HashEmbedder())
-        # only a merge reads a segment's documents, and the merged segments are gone
-        served = open_store(hash_settings.index_dir)
-        assert not set(read) & {s["name"] for s in served.commit["segments"]}
+        assert not set(read) & _served_segments(hash_settings)
         fresh_settings = replace(hash_settings,
                                  index_dir=hash_settings.index_dir.parent / f"fresh-{step}")
         fresh = build_index(fresh_settings, HashEmbedder())
         assert sorted(report.unchanged + report.indexed) == sorted(fresh.indexed)
         assert (report.chunks, report.sentences, report.failed) == (
             fresh.chunks, fresh.sentences, fresh.failed)
+        served = open_store(hash_settings.index_dir)
         assert served.size() == report.chunks  # no row twice
         assert sorted(served.docs) == sorted(open_store(fresh_settings.index_dir).docs)
     assert report.indexed == [] and list(report.failed) == ["broken.pdf"]
