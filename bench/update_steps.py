@@ -38,7 +38,6 @@ from assistant.config import load_settings  # noqa: E402
 from assistant.engine import configure_threads  # noqa: E402
 from assistant.index import builder, commits, filestats, segment, source, store, writer  # noqa: E402
 from assistant.index.vectors import set_graph_threads  # noqa: E402
-from assistant.ingest import catalog  # noqa: E402
 
 SPENT: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
@@ -127,10 +126,8 @@ def main() -> int:
 
 def entry_step(corpus_dir: Path, name: str, entry: dict[str, Any] | None) -> None:
     """Write (None: drop) the document's catalog entry, as the API does before its build."""
-    started = time.perf_counter()
-    catalog.write_entry(corpus_dir, name, entry)
     print(f"{'write' if entry else 'drop'} its catalog entry: "
-          f"{time.perf_counter() - started:.3f} s")
+          f"{scale.timed_entry(corpus_dir, name, entry):.3f} s")
 
 
 if __name__ == "__main__":

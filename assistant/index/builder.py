@@ -198,7 +198,7 @@ def _compare(previous: IndexStore | None, files: Sequence[SourceFile],
 
 
 def _tally(report: BuildReport, plan: list[StoredDocument | DocumentFacts],
-           old: dict[str, DocumentFacts], kept_from: IndexStore | None) -> set[str] | None:
+           old: dict[str, DocumentFacts], kept_from: SegmentStore | None) -> set[str] | None:
     """Fill in the report's removals, problems and counts. For a build whose plan holds
     only the documents it looked at (`old`: their facts before) and which keeps every other
     document of `kept_from` (a folder index): those it replaces or removes."""
@@ -211,7 +211,6 @@ def _tally(report: BuildReport, plan: list[StoredDocument | DocumentFacts],
     report.sentences = sum(_count(d)[1] for d in plan)
     if kept_from is None:
         return None
-    assert isinstance(kept_from, SegmentStore)
     chunks, sentences = kept_from.counts()
     report.chunks += chunks - sum(f.chunks for f in old.values())
     report.sentences += sentences - sum(f.sentences for f in old.values())
