@@ -100,6 +100,14 @@ def segment_folders(index_dir: Path) -> list[Path]:
                   if p.is_dir() and SEGMENT_NAME.fullmatch(p.name))
 
 
+def segment_number(name: str) -> int:
+    """The number in a segment's name ("seg-000042" -> 42)."""
+    found = SEGMENT_NAME.fullmatch(name)
+    if found is None:
+        raise ValueError(f"{name!r} is not a segment's name")
+    return int(found.group(1))
+
+
 def next_number(index_dir: Path, pattern: re.Pattern[str]) -> int:
     """One more than the highest number of a commit point or segment (finished or not)."""
     numbers = [int(m.group(1)) for p in index_dir.iterdir()

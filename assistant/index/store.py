@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import IndexMismatchError
-from assistant.index.commits import open_commit
+from assistant.index.commits import open_commit, segment_number
 from assistant.index.segment import (
     CHUNK_VECTORS,
     SENTENCE_VECTORS,
@@ -89,7 +89,7 @@ class SegmentStore:
         self.segments: dict[int, Segment] = {}
         try:
             for entry in body["segments"]:
-                number = int(entry["name"].split("-")[1])
+                number = segment_number(entry["name"])
                 self.segments[number] = Segment(index_dir / entry["name"], entry, self.dim,
                                                 lazy)
         except BaseException:

@@ -30,7 +30,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from assistant.index.commits import write_commit
+from assistant.index.commits import segment_number, write_commit
 from assistant.index.segment import LanguageSegments, Segment
 from assistant.index.storage import DocumentFacts, StoredDocument
 from assistant.index.store import SegmentStore
@@ -180,7 +180,7 @@ class SegmentWriter:
             gone: dict[int, set[str]] = {}
             for doc, (number, _) in self.dropped.items():
                 gone.setdefault(number, set()).add(doc)
-            return [{**entry, "deleted": sorted(gone.get(int(entry["name"].split("-")[1]),
+            return [{**entry, "deleted": sorted(gone.get(segment_number(entry["name"]),
                                                          set()).union(entry["deleted"]))}
                     for entry in self.previous.commit["segments"]]
         still: dict[int, set[str]] = {}  # kept documents by segment number
@@ -188,7 +188,7 @@ class SegmentWriter:
             still.setdefault(self.previous.doc_segment[doc], set()).add(doc)
         result = []
         for entry in self.previous.commit["segments"]:
-            number = int(entry["name"].split("-")[1])
+            number = segment_number(entry["name"])
             dropped = set(self.previous.segments[number].docs) - still.get(number, set())
             result.append({**entry, "deleted": sorted(dropped.union(entry["deleted"]))})
         return result
@@ -218,7 +218,7 @@ class SegmentWriter:
 
     def _open(self, entry: dict[str, Any]) -> Segment:
         """A segment of this build's to read from: the previous store's, or one just written."""
-        number = int(entry["name"].split("-")[1])
+        number = segment_number(entry["name"])
         if self.previous is not None and number in self.previous.segments:
             old = self.previous.segments[number]
             if old.deleted == frozenset(entry["deleted"]):
