@@ -12,7 +12,7 @@ import pytest
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.index.builder import build_index, remove_document
-from assistant.index.commits import open_commit, segment_folders
+from assistant.index.commits import open_commit, segment_folders, segment_number
 from assistant.index.segment import STORE
 from assistant.index.store import open_store
 from assistant.index.writer import MERGE_AT, SEGMENT_CHUNKS, merge_plan
@@ -342,3 +342,10 @@ def test_a_served_store_reads_its_vectors_ahead_and_a_build_does_not(
     thread = read_ahead([tmp_path / "gone.faiss", *asked[0]])
     thread.join(timeout=30)
     assert not thread.is_alive() and failures == []
+
+
+def test_a_segment_number_comes_from_its_name_only() -> None:
+    assert segment_number("seg-000042") == 42
+    for name in ("commit-000042.json", "seg-000042.tmp", "seg-42"):
+        with pytest.raises(ValueError, match="not a segment's name"):
+            segment_number(name)
