@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from fpdf import FPDF
 
 from assistant.errors import IngestError, UnsupportedFormatError
-from assistant.ingest import SUPPORTED_SUFFIXES, load_document
+from assistant.ingest import SUPPORTED_SUFFIXES, catalog, load_document
 from assistant.ingest.catalog import CATALOG_FILE, read_catalog, write_entry
 from assistant.ingest.furniture import is_page_number, is_toc_line
 from assistant.ingest.text import Outline
@@ -456,3 +457,49 @@ def test_catalog_entries_are_written_in_the_bundled_catalogs_look(tmp_path: Path
     # as json.dumps writes it with two-space indents and letters as they are
     assert text == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     assert "Tolkstöd i Västra Götaland" in text
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the catalog module parses JSON from now on."""
+    parses = [0]
+    real = catalog.orjson.loads
+
+    def counted(data: bytes | str) -> object:
+        parses[0] += 1
+        return real(data)
+
+    monkeypatch.setattr(catalog.orjson, "loads", counted)
+    return parses
+
+
+def test_an_entry_written_is_read_back_without_parsing_the_catalog_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / CATALOG_FILE).write_text(json.dumps({"documents": {"a.md": {"title": "A"}}}),
+                                         encoding="utf-8")
+    before = read_catalog(tmp_path)
+    parses = _counting_parses(monkeypatch)
+    write_entry(tmp_path, "b.md", {"title": "B"})
+    assert read_catalog(tmp_path) == {"a.md": {"title": "A"}, "b.md": {"title": "B"}}
+    assert parses[0] == 1  # the write's own read of a file this fresh; the read after, none
+    assert before == {"a.md": {"title": "A"}}  # what a caller held is not changed under it
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_catalog_changed_by_hand_is_read_again(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / CATALOG_FILE
+    path.write_text(json.dumps({"documents": {"a.md": {"title": "A"}}}), encoding="utf-8")
+    old = path.stat().st_mtime_ns - 10 * catalog._RACY_NS
+    os.utime(path, ns=(old, old))
+    assert read_catalog(tmp_path) == {"a.md": {"title": "A"}}
+    parses = _counting_parses(monkeypatch)
+    assert read_catalog(tmp_path) == {"a.md": {"title": "A"}}
+    assert parses[0] == 0  # an old file, unchanged since its read: remembered
+    path.write_text(json.dumps({"documents": {"a.md": {"title": "Z"}}}), encoding="utf-8")
+    assert read_catalog(tmp_path) == {"a.md": {"title": "Z"}}
+    # changed in place again at once, the same size and (put back) the same time: a read that
+    # fresh was not remembered, so the change is seen
+    fresh = path.stat().st_mtime_ns
+    path.write_text(json.dumps({"documents": {"a.md": {"title": "Y"}}}), encoding="utf-8")
+    os.utime(path, ns=(fresh, fresh))
+    assert read_catalog(tmp_path) == {"a.md": {"title": "Y"}}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -18,15 +20,37 @@ DocType = Literal["strategy", "report", "service"]
 DOC_TYPES: tuple[str, ...] = get_args(DocType)
 
 
+# The last catalog this process read or wrote, by its file's identity: an upload writes an
+# entry and its build reads the catalog again, and each whole parse of 20,000 entries cost
+# 40 ms and a full garbage collection (bench/RESULTS.md, issue 15). A file changed in place
+# within _RACY_NS of a read could keep its size and time, so a read that fresh is not kept.
+_RACY_NS = 2_000_000_000
+_last: tuple[tuple[str, int, int, int, int], dict[str, Any]] | None = None
+_last_lock = threading.Lock()
+
+
 def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
-    """The catalog entries by corpus-relative file name; empty when there is no catalog."""
+    """The catalog entries by corpus-relative file name; empty when there is no catalog.
+    Read-only: the same mapping may be handed to every caller until the file changes."""
     return _read(corpus_dir / CATALOG_FILE).get("documents", {})
+
+
+def _identity(path: Path, stat: os.stat_result) -> tuple[str, int, int, int, int]:
+    return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _read(path: Path) -> dict[str, Any]:
     """The whole catalog file, checked (empty when there is none)."""
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: not a readable JSON catalog ({exc})") from exc
+    identity = _identity(path, stat)
+    with _last_lock:
+        if _last is not None and _last[0] == identity:
+            return _last[1]
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -41,7 +65,15 @@ def _read(path: Path) -> dict[str, Any]:
         if entry.get("type") not in (None, *DOC_TYPES):
             raise ConfigError(f"{path}: entry {name!r} has type {entry['type']!r}; "
                               f"use one of {', '.join(DOC_TYPES)}")
+    if time.time_ns() - stat.st_mtime_ns > _RACY_NS:
+        _remember(identity, data)
     return data
+
+
+def _remember(identity: tuple[str, int, int, int, int], data: dict[str, Any]) -> None:
+    global _last
+    with _last_lock:
+        _last = (identity, data)
 
 
 def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> None:
@@ -49,19 +81,27 @@ def write_entry(corpus_dir: Path, doc: str, entry: dict[str, Any] | None) -> Non
 
     A catalog that does not read as valid is not rewritten (the error says why)."""
     path = corpus_dir / CATALOG_FILE
-    data = _read(path)  # read and checked once
-    documents = data.setdefault("documents", {})
+    data = _read(path)  # read and checked once; a copy is changed, never what was read
+    documents = dict(data.get("documents", {}))
     if entry is None:
         if doc not in documents:
             return
         documents.pop(doc)
     else:
         documents[doc] = entry
-    tmp = path.with_name(f".{CATALOG_FILE}.tmp")
-    # the bytes of json.dumps(data, ensure_ascii=False, indent=2), 30 times as fast: an upload
-    # at 20,000 entries spent 0.1 s here (bench/RESULTS.md, issue 15)
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(tmp, path)
+    data = {**data, "documents": documents}
+    # a file of this thread's own: what is remembered below is what this write wrote
+    tmp = path.with_name(f".{CATALOG_FILE}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        # the bytes of json.dumps(data, ensure_ascii=False, indent=2), 30 times as fast: an
+        # upload at 20,000 entries spent 0.1 s here (bench/RESULTS.md, issue 15)
+        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        identity = _identity(path, tmp.stat())  # a rename keeps the file's identity
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _remember(identity, data)
 
 
 def entry_info(doc: str, entry: dict[str, Any] | None, title: str | None = None,
