@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,19 +42,23 @@ class Engine:
     """Search over one index generation with one embedding model, both loaded lazily once."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None,
-                 params: FusionParams | None = None) -> None:
+                 params: FusionParams | None = None,
+                 load_model: Callable[[], Embedder] | None = None) -> None:
+        """`embedder`: one already loaded; else `load_model` loads it on first use (else the
+        model the settings name)."""
         self.settings = settings
         self.params = params or FusionParams()
         self._embedder = embedder
+        self._load_model = load_model or (lambda: load_embedder(
+            settings.model, settings.model_dir, settings.threads, settings.batch_size,
+            settings.encoder))
         self._reader: IndexStore | None = None
 
     @property
     def embedder(self) -> Embedder:
         """The embedding model (loaded on first use)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.model_dir,
-                                           self.settings.threads, self.settings.batch_size,
-                                           self.settings.encoder)
+            self._embedder = self._load_model()
         return self._embedder
 
     @property
@@ -73,9 +77,9 @@ class Engine:
     def load(self, profiles: bool = True) -> None:
         """Open the index and load the model now instead of on first use, with the word list
         a first question reads and, unless `profiles` is false, the language profiles it may
-        read (2 s of a 1M server's first answer: bench/RESULTS.md, issue 15). Those load on a
-        thread of their own: the model's ONNX session leaves the GIL free for most of its
-        second."""
+        read (2 s of a 1M server's first answer: bench/RESULTS.md, issue 15). The index opens
+        and those load on threads of their own: the model's ONNX session and the index's
+        reads leave the GIL free for much of their time."""
         from assistant.lang.compounds import load_word_list
         from assistant.lang.detect import load_profiles
 
@@ -84,9 +88,11 @@ class Engine:
             if profiles:
                 load_profiles()
 
-        with ThreadPoolExecutor(1) as pool:
+        with ThreadPoolExecutor(2) as pool:
             language = pool.submit(language_data)
-            _ = self.reader, self.embedder
+            reader = pool.submit(lambda: self.reader)
+            _ = self.embedder
+            reader.result()
             language.result()
 
     def search(self, queries: Sequence[str], k: int = 5,

@@ -221,9 +221,10 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()  # ASSISTANT_* from the parent
     configure_threads(settings)
-    # on ONNX as the default model is served: no torch in the process
-    embedder = (standin_embedder(settings, "onnx") if args.serve_encoder == "onnx" else None)
-    engine = Engine(settings, embedder)
+    # on ONNX as the default model is served: no torch in the process; loaded by the engine,
+    # beside the index, as a server loads its model
+    engine = Engine(settings, load_model=(lambda: standin_embedder(settings, "onnx"))
+                    if args.serve_encoder == "onnx" else None)
     texts = questions(args.questions)
     engine.ask(texts[0])
     cold = time.time() - spawned

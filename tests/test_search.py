@@ -60,3 +60,23 @@ def test_derived_metadata_for_uncatalogued_documents(engine: Engine) -> None:
     assert info.title == "Ansvar för nyanlända"
     assert info.language == "sv"
     assert engine.reader.docs["report.txt"].title == "Annual report"
+
+
+def test_loading_opens_the_index_beside_the_model_and_searches_from_any_thread(
+        hash_settings: Settings) -> None:
+    import threading
+
+    build_index(hash_settings, HashEmbedder())
+    loads: list[str] = []
+
+    def load_model() -> HashEmbedder:
+        loads.append(threading.current_thread().name)
+        return HashEmbedder()
+
+    engine = Engine(hash_settings, load_model=load_model)
+    assert loads == []  # nothing loads before it is needed
+    engine.load()
+    assert loads == [threading.current_thread().name]
+    hits = engine.search(["forsakringskassan etableringsersattning"], k=1)[0]
+    assert hits[0].chunk.doc == "ansvar.md"  # the index a worker opened, read here
+    assert loads == [threading.current_thread().name]
