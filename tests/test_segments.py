@@ -324,24 +324,30 @@ def test_a_served_commit_keeps_answering_after_a_build_removes_its_segments(
 
 def test_a_served_store_reads_its_vectors_ahead_and_a_build_does_not(
         hash_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from assistant.index import store as store_module
+    import faiss
+
+    from assistant.index import segment as segment_module
     from assistant.index.vectors import read_ahead
 
     build_index(hash_settings, HashEmbedder())
-    asked: list[list[Path]] = []
-    monkeypatch.setattr(store_module, "read_ahead", lambda paths: asked.append(list(paths)))
-    open_store(hash_settings.index_dir, lazy=True).close()
-    assert asked == []
+    events: list[str] = []  # what was asked ahead and what was mapped, in order
+    monkeypatch.setattr(segment_module, "read_ahead", lambda path: events.append(path.name))
+    real_read = faiss.read_index
+    monkeypatch.setattr(faiss, "read_index",
+                        lambda path, *flags: events.append("map " + Path(path).name)
+                        or real_read(path, *flags))
+    store = open_store(hash_settings.index_dir, lazy=True)  # a build's: mapped when used
+    mapped = [s.sentence_index for s in store.segments.values()]
+    store.close()
+    assert len(mapped) >= 2 and events and all(e.startswith("map ") for e in events)
+    events.clear()
     open_store(hash_settings.index_dir).close()
-    assert sorted(p.name for p in asked[0]) == ["chunks.faiss"] * 2 + ["sentences.faiss"] * 2
-    # best effort: a file gone before the thread gets to it is skipped, not an error
-    import threading
-
-    failures: list[object] = []
-    monkeypatch.setattr(threading, "excepthook", failures.append)
-    thread = read_ahead([tmp_path / "gone.faiss", *asked[0]])
-    thread.join(timeout=30)
-    assert not thread.is_alive() and failures == []
+    # each file asked for just before it is mapped, every segment's
+    pair = ["chunks.faiss", "map chunks.faiss", "sentences.faiss", "map sentences.faiss"]
+    assert events == pair * (len(events) // 4) and len(events) >= 8
+    # best effort: a file that is gone is skipped, not an error
+    read_ahead(tmp_path / "gone.faiss")
+    read_ahead(hash_settings.index_dir)  # a folder: the request fails, quietly
 
 
 def test_a_segment_number_comes_from_its_name_only() -> None:

@@ -33,7 +33,7 @@ from assistant.errors import IndexCorruptError
 from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
 from assistant.index.doctable import DocTable, located, spans
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import finished, flat
+from assistant.index.vectors import finished, flat, read_ahead
 from assistant.lang.compounds import compound_terms
 from assistant.lang.fold import fold
 from assistant.types import Chunk, DocInfo, Sentence
@@ -216,14 +216,19 @@ def held_documents(folder: Path) -> set[str]:
 
 
 class _Vectors:
-    """A segment's FAISS indexes and sentence map, memory-mapped read-only."""
+    """A segment's FAISS indexes and sentence map, memory-mapped read-only; with `ahead`
+    (a server's), each file read ahead into the page cache first."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, ahead: bool = False) -> None:
         import faiss
 
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        if ahead:
+            read_ahead(folder / CHUNK_VECTORS)
         try:
             self.chunks = faiss.read_index(str(folder / CHUNK_VECTORS), flags)
+            if ahead:
+                read_ahead(folder / SENTENCE_VECTORS)
             self.sentences = faiss.read_index(str(folder / SENTENCE_VECTORS), flags)
             self.sentence_chunk = np.load(folder / SENTENCE_CHUNKS, mmap_mode="r")
         except (RuntimeError, ValueError, OSError) as exc:
@@ -254,8 +259,8 @@ class Segment:
         self._table_read: DocTable | None = None
         self._counts: tuple[int, int] | None = None
         self._lock = threading.Lock()
-        if not lazy:
-            self._vectors_read = _Vectors(folder)
+        if not lazy:  # a server's: it will search every segment's codes
+            self._vectors_read = _Vectors(folder, ahead=True)
             self._table_read = DocTable(self.db, self.deleted)
 
     @property

@@ -19,13 +19,11 @@ import numpy as np
 from assistant.errors import IndexMismatchError
 from assistant.index.commits import open_commit, segment_number
 from assistant.index.segment import (
-    CHUNK_VECTORS,
-    SENTENCE_VECTORS,
     Segment,
     lexical_text,
 )
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import read_ahead, search
+from assistant.index.vectors import search
 from assistant.types import Chunk, DocInfo
 
 __all__ = ["SHIFT", "SegmentStore", "fts_match", "lexical_text", "open_store", "set_search_threads"]
@@ -98,10 +96,8 @@ class SegmentStore:
         self._docs: dict[str, DocInfo] | None = None
         self._doc_segment: dict[str, int] = {}
         self._size: int | None = None
-        if not lazy:  # a server's store: it will search every segment's codes
+        if not lazy:  # a server's store
             self._read_documents()
-            read_ahead(s.folder / name for s in self.segments.values()
-                       for name in (SENTENCE_VECTORS, CHUNK_VECTORS))
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
         self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}

@@ -13,8 +13,6 @@ measures recall@10 against the exact scan.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -116,25 +114,21 @@ def _allowed_share(selector: Any, ids: np.ndarray) -> float:
 _WINDOW = 8 << 20  # bytes per read-ahead request (the kernel caps one at its window)
 
 
-def read_ahead(paths: Iterable[Path]) -> threading.Thread:
-    """Ask the kernel, from a background thread, to bring files into the page cache (best
-    effort; the thread is returned, a daemon). A segment's codes are memory-mapped: without
-    this, a new server's first questions at 1M chunks wait on thousands of page reads from
-    disk each (bench/RESULTS.md, issue 15)."""
-    def run() -> None:
-        for path in paths:
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                for offset in range(0, os.fstat(fd).st_size, _WINDOW):
-                    os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
-            except (OSError, AttributeError):  # no such call here, or the file went: no loss
-                pass
-            finally:
-                os.close(fd)
-
-    thread = threading.Thread(target=run, name="read-ahead", daemon=True)
-    thread.start()
-    return thread
+def read_ahead(path: Path) -> None:
+    """Ask the kernel to bring a file into the page cache, window by window; returns once
+    the reads are asked for, not done (best effort: no such call, or no such file, is no
+    loss). A server asks for each FAISS file just before it maps it: mapped, a 1M index's
+    graphs were read a page fault at a time, 18-19 s with the page cache cold against
+    3.4 s asked for first; and its first questions waited on thousands of page reads each
+    (bench/RESULTS.md, issue 15)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        for offset in range(0, os.fstat(fd).st_size, _WINDOW):
+            os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
+    except (OSError, AttributeError):
+        pass
+    finally:
+        os.close(fd)
