@@ -216,20 +216,19 @@ def held_documents(folder: Path) -> set[str]:
 
 
 class _Vectors:
-    """A segment's FAISS indexes and sentence map, memory-mapped read-only; with `ahead`
-    (a server's), each file read ahead into the page cache first."""
+    """A segment's FAISS indexes and sentence map, mapped read-only (`ahead`: a server's)."""
 
     def __init__(self, folder: Path, ahead: bool = False) -> None:
         import faiss
 
-        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
-        if ahead:
-            read_ahead(folder / CHUNK_VECTORS)
-        try:
-            self.chunks = faiss.read_index(str(folder / CHUNK_VECTORS), flags)
+        def mapped(name: str) -> Any:
             if ahead:
-                read_ahead(folder / SENTENCE_VECTORS)
-            self.sentences = faiss.read_index(str(folder / SENTENCE_VECTORS), flags)
+                read_ahead(folder / name)
+            return faiss.read_index(str(folder / name),
+                                    faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+
+        try:
+            self.chunks, self.sentences = mapped(CHUNK_VECTORS), mapped(SENTENCE_VECTORS)
             self.sentence_chunk = np.load(folder / SENTENCE_CHUNKS, mmap_mode="r")
         except (RuntimeError, ValueError, OSError) as exc:
             raise IndexCorruptError(f"{folder}: cannot read its vectors ({exc}); "
@@ -247,8 +246,7 @@ class Segment:
     `prune` may remove the folder of a segment it still serves, and only files already
     mapped stay readable then."""
 
-    def __init__(self, folder: Path, entry: dict[str, Any], dim: int, lazy: bool = False
-                 ) -> None:
+    def __init__(self, folder: Path, entry: dict[str, Any], dim: int, lazy: bool = False) -> None:
         self.folder = folder
         self.name = folder.name
         self.dim = dim
@@ -360,8 +358,7 @@ class Segment:
         if not rows:
             return {}
         marks = ",".join("?" * len(rows))
-        found = self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})",
-                                rows)
+        found = self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", rows)
         return {r[0]: _chunk(r) for r in found}
 
     def row_doc(self, row: int) -> str:
