@@ -25,7 +25,8 @@ DOC_TYPES: tuple[str, ...] = get_args(DocType)
 # 40 ms and a full garbage collection (bench/RESULTS.md, issue 15). A file changed in place
 # within _RACY_NS of a read could keep its size and time, so a read that fresh is not kept.
 _RACY_NS = 2_000_000_000
-_last: tuple[tuple[str, int, int, int, int], dict[str, Any]] | None = None
+_Identity = tuple[str, int, int, int, int]  # path, device, inode, size, modification time
+_last: tuple[_Identity, dict[str, Any]] | None = None
 _last_lock = threading.Lock()
 
 
@@ -35,7 +36,7 @@ def read_catalog(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     return _read(corpus_dir / CATALOG_FILE).get("documents", {})
 
 
-def _identity(path: Path, stat: os.stat_result) -> tuple[str, int, int, int, int]:
+def _identity(path: Path, stat: os.stat_result) -> _Identity:
     return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
@@ -70,7 +71,7 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _remember(identity: tuple[str, int, int, int, int], data: dict[str, Any]) -> None:
+def _remember(identity: _Identity, data: dict[str, Any]) -> None:
     global _last
     with _last_lock:
         _last = (identity, data)
