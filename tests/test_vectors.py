@@ -90,21 +90,3 @@ def test_an_index_of_graphs_answers_like_the_flat_one(hash_settings: Settings,
         assert hasattr(segment.sentence_index, "hnsw") == (hnsw_min == 1)
         engine.close()
     assert found[0] == found[1]
-
-
-def test_a_graph_file_ends_with_its_codes_and_a_map_reads_what_comes_before(
-        data, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import faiss
-
-    flat, graph = _indexes(data[0])
-    faiss.write_index(graph, str(tmp_path / "graph.faiss"))
-    faiss.write_index(flat, str(tmp_path / "flat.faiss"))
-    head = vectors.mapped_bytes(tmp_path / "graph.faiss")
-    codes = (tmp_path / "graph.faiss").read_bytes()[head:]
-    assert 0 < head and len(codes) == N * DIM * 2  # float16 codes, last
-    stored = np.frombuffer(codes, dtype=np.float16).reshape(N, DIM).astype(np.float32)
-    assert np.array_equal(stored, graph.reconstruct_n(0, N))
-    assert vectors.mapped_bytes(tmp_path / "flat.faiss") == 0  # nothing but codes to map
-    (tmp_path / "cut.faiss").write_bytes(b"IHNs\x20\x00")
-    for name in ("cut.faiss", "gone.faiss"):
-        assert vectors.mapped_bytes(tmp_path / name) == 0

@@ -65,7 +65,7 @@ class Checkpoints:
             if not all((folder / f).is_file() and (folder / f).stat().st_size == e["size"]
                        for f, e in entry["files"].items()):
                 continue
-            segment = Segment(folder, entry, dim)
+            segment = Segment(folder, entry, dim, lazy=True)
             try:
                 found.update({doc: (facts, entry) for doc, facts in segment.documents().items()})
             finally:

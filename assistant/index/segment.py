@@ -33,7 +33,7 @@ from assistant.errors import IndexCorruptError
 from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
 from assistant.index.doctable import DocTable, located, spans
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import finished, flat
+from assistant.index.vectors import finished, flat, read_ahead
 from assistant.lang.compounds import compound_terms
 from assistant.lang.fold import fold
 from assistant.types import Chunk, DocInfo, Sentence
@@ -216,13 +216,14 @@ def held_documents(folder: Path) -> set[str]:
 
 
 class _Vectors:
-    """A segment's FAISS indexes and sentence map, mapped read-only (a server's store reads
-    them into the page cache first: pagecache.py)."""
+    """A segment's FAISS indexes and sentence map, mapped read-only (`ahead`: a server's)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, ahead: bool = False) -> None:
         import faiss
 
         def mapped(name: str) -> Any:
+            if ahead:
+                read_ahead(folder / name)
             return faiss.read_index(str(folder / name),
                                     faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 
@@ -237,15 +238,15 @@ class _Vectors:
 class Segment:
     """Read access to one segment: SQLite read-only, FAISS and the sentence map memory-mapped.
 
-    The vectors are opened on first use, and so is the table of its documents: reading a
-    large segment's HNSW graphs takes 70-90 ms (1M chunks: bench/RESULTS.md, issue 15), and a
-    build that keeps the segment as it is needs neither; a targeted build asks for the
-    documents it names (`located`) and the counts (`counts`), which SQLite answers without
-    reading every document. A server's store opens everything at once (`docs`, `vectors`): a
-    later build's `prune` may remove the folder of a segment it still serves, and only files
-    already mapped stay readable then."""
+    With `lazy`, the vectors are opened on first use, and so is the table of its documents:
+    reading a large segment's HNSW graphs takes 70-90 ms (1M chunks: bench/RESULTS.md, issue
+    15), and a build that keeps the segment as it is needs neither; a targeted build asks
+    for the documents it names (`located`) and the counts (`counts`), which SQLite answers
+    without reading every document. A server opens everything at once: a later build's
+    `prune` may remove the folder of a segment it still serves, and only files already
+    mapped stay readable then."""
 
-    def __init__(self, folder: Path, entry: dict[str, Any], dim: int) -> None:
+    def __init__(self, folder: Path, entry: dict[str, Any], dim: int, lazy: bool = False) -> None:
         self.folder = folder
         self.name = folder.name
         self.dim = dim
@@ -256,6 +257,9 @@ class Segment:
         self._table_read: DocTable | None = None
         self._counts: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        if not lazy:  # a server's: it will search every segment's codes
+            self._vectors_read = _Vectors(folder, ahead=True)
+            self._table_read = DocTable(self.db, self.deleted)
 
     @property
     def _table(self) -> DocTable:

@@ -18,15 +18,12 @@ import numpy as np
 
 from assistant.errors import IndexMismatchError
 from assistant.index.commits import open_commit, segment_number
-from assistant.index.pagecache import Warming
 from assistant.index.segment import (
-    CHUNK_VECTORS,
-    SENTENCE_VECTORS,
     Segment,
     lexical_text,
 )
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import mapped_bytes, search
+from assistant.index.vectors import search
 from assistant.types import Chunk, DocInfo
 
 __all__ = ["SHIFT", "SegmentStore", "fts_match", "lexical_text", "open_store", "set_search_threads"]
@@ -88,35 +85,22 @@ class SegmentStore:
         self.failed: Mapping[str, str] = body.get("failed") or {}
         self.failed_keys: Mapping[str, str] = body.get("failed_keys") or {}
         self.segments: dict[int, Segment] = {}
-        self._warming: Warming | None = None
-        self._docs: dict[str, DocInfo] | None = None
-        self._doc_segment: dict[str, int] = {}
-        self._size: int | None = None
         try:
             for entry in body["segments"]:
-                self.segments[segment_number(entry["name"])] = Segment(
-                    index_dir / entry["name"], entry, self.dim)
-            if not lazy:
-                self._open_all()
+                number = segment_number(entry["name"])
+                self.segments[number] = Segment(index_dir / entry["name"], entry, self.dim,
+                                                lazy)
         except BaseException:
             self.close()
             raise
+        self._docs: dict[str, DocInfo] | None = None
+        self._doc_segment: dict[str, int] = {}
+        self._size: int | None = None
+        if not lazy:  # a server's store
+            self._read_documents()
         self._df: dict[tuple[str, int], int] = {}
         self._selectors: dict[tuple[Any, ...], Any] = {}
         self._restrictions: dict[int, tuple[tuple[str, ...], int]] = {}
-
-    def _open_all(self) -> None:
-        """A server's store: read every segment's document table, then map every vector file
-        while `Warming` reads the files into the page cache ahead of the maps. The tables come
-        first: at 1M chunks, their few scattered pages waited seconds behind the bulk reads,
-        against 0.16 s alone with the page cache cold (bench/RESULTS.md, issue 15)."""
-        self._read_documents()
-        vectors = [(s.folder / CHUNK_VECTORS, s.folder / SENTENCE_VECTORS)
-                   for s in self.segments.values()]
-        self._warming = Warming([path for pair in vectors for path in pair], mapped_bytes)
-        for segment, pair in zip(self.segments.values(), vectors, strict=True):
-            self._warming.ready(*pair)
-            _ = segment.vectors
 
     def _read_documents(self) -> dict[str, DocInfo]:
         """Every live document's catalog facts and segment (a lazy store's, on first use)."""
@@ -331,8 +315,6 @@ class SegmentStore:
         return self.segments[self.doc_segment[doc]].stored(doc)
 
     def close(self) -> None:
-        """Release the segments' SQLite connections; stop reading their files ahead."""
-        if self._warming is not None:
-            self._warming.stop()
+        """Release the segments' SQLite connections."""
         for segment in self.segments.values():
             segment.close()

@@ -13,7 +13,6 @@ measures recall@10 against the exact scan.
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -112,20 +111,24 @@ def _allowed_share(selector: Any, ids: np.ndarray) -> float:
     return float(np.mean(bits))
 
 
-_CODE_BYTES = 2  # per dimension: float16 (`flat`)
+_WINDOW = 8 << 20  # bytes per read-ahead request (the kernel caps one at its window)
 
 
-def mapped_bytes(path: Path) -> int:
-    """How much of a FAISS file opening it reads from its start: an HNSW file's graph, which
-    comes before its codes (the codes come last, rows x dimensions x 2 bytes), and nothing of
-    a flat file; 0 where the file cannot be read."""
+def read_ahead(path: Path) -> None:
+    """Ask the kernel to bring a file into the page cache, window by window; returns once
+    the reads are asked for, not done (best effort: no such call, or no such file, is no
+    loss). A server asks for each FAISS file just before it maps it: mapped, a 1M index's
+    graphs were read a page fault at a time, 18-19 s with the page cache cold against
+    3.4 s asked for first; and its first questions waited on thousands of page reads each
+    (bench/RESULTS.md, issue 15)."""
     try:
-        with path.open("rb") as file:
-            head = file.read(16)
-            size = os.fstat(file.fileno()).st_size
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return 0
-    if len(head) < 16 or head[:4] != b"IHNs":  # IndexHNSWSQ: fourcc, d (int32), ntotal (int64)
-        return 0
-    dim, rows = struct.unpack_from("<iq", head, 4)
-    return max(0, size - rows * dim * _CODE_BYTES)
+        return
+    try:
+        for offset in range(0, os.fstat(fd).st_size, _WINDOW):
+            os.posix_fadvise(fd, offset, _WINDOW, os.POSIX_FADV_WILLNEED)
+    except (OSError, AttributeError):
+        pass
+    finally:
+        os.close(fd)

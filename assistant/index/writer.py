@@ -223,7 +223,7 @@ class SegmentWriter:
             old = self.previous.segments[number]
             if old.deleted == frozenset(entry["deleted"]):
                 return old
-        return Segment(self.index_dir / entry["name"], entry, self.dim)
+        return Segment(self.index_dir / entry["name"], entry, self.dim, lazy=True)
 
     def abort(self) -> None:
         """Drop what this build wrote (the next build's clean-up would remove it anyway)."""
