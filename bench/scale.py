@@ -114,10 +114,11 @@ def size_name(chunks: int, seed: int, brief: bool = False) -> str:
     return f"{chunks}-s{seed}" + ("-brief" if brief else "")
 
 
-def commit() -> str:
+def commit(checkout: Path = REPO) -> str:
     """The checkout's commit, marked when the working tree differs from it."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
+        return subprocess.run(["git", *args], cwd=checkout, capture_output=True,
+                              text=True).stdout
     head = git("rev-parse", "--short", "HEAD").strip()
     return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
 
