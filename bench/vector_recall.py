@@ -60,9 +60,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     exact = vectors.flat(data.shape[1])
     exact.add(data)
     started = time.perf_counter()
-    # as the segment writer builds it (a graph over sentence vectors keeps 8-bit codes)
-    graph = vectors.finished(exact, hnsw_min=0,
-                             eight_bit=args.level == "sentences" and vectors.SENTENCE_CODES_8BIT)
+    graph = vectors.finished(exact, hnsw_min=0)
     build_s = time.perf_counter() - started
     embedder = load_embedder(settings.model, settings.model_dir, 1)
     texts = [q for path in args.questions for q in questions(path)]
@@ -103,15 +101,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         "exact_ms_p50": round(float(np.median(figures["exact_ms"])), 2),
                         "graph_ms_p50": round(float(np.median(figures["graph_ms"])), 2)}
     store.close()
-    import faiss
-
     return {"bench": "vector_recall", "date": time.strftime("%Y-%m-%d %H:%M"),
             "commit": commit(), "index": str(args.index), "level": args.level,
             "vectors": len(data), "queries": len(queries), "k": args.k,
             "hnsw": {"M": vectors.HNSW_M, "efConstruction": vectors.EF_CONSTRUCTION,
                      "efSearch": max(vectors.EF_SEARCH, vectors.EF_FACTOR * args.k), "build_s":
-                     round(build_s, 1),
-                     "code_bytes": faiss.downcast_index(graph.storage).code_size},
+                     round(build_s, 1)},
             "loadavg": [round(x, 2) for x in os.getloadavg()], "restrictions": result}
 
 

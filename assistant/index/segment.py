@@ -5,7 +5,7 @@
                           table over each chunk's folded words and compound parts
     chunks.faiss          inner-product index over chunk vectors (float16 codes, flat or
                           HNSW: see vectors.py); id = local chunk row
-    sentences.faiss       the same over sentence vectors, 8-bit under a graph; id = local row
+    sentences.faiss       the same over sentence vectors; id = local sentence row
     sentence_chunks.npy   the local chunk row of each sentence (int32)
 
 Rows are local positions: a document's chunks (and sentences) are one contiguous run, in
@@ -33,7 +33,7 @@ from assistant.errors import IndexCorruptError
 from assistant.index.commits import REBUILD_HINT, new_segment_folder, seal_segment
 from assistant.index.doctable import DocTable, located, spans
 from assistant.index.storage import DocumentFacts, StoredDocument
-from assistant.index.vectors import SENTENCE_CODES_8BIT, finished, flat, read_ahead
+from assistant.index.vectors import finished, flat, read_ahead
 from assistant.lang.compounds import compound_terms
 from assistant.lang.fold import fold
 from assistant.types import Chunk, DocInfo, Sentence
@@ -74,6 +74,7 @@ class SegmentBuilder:
     """Writes one new segment into ``seg-N.tmp/``; `finish` seals it."""
 
     def __init__(self, index_dir: Path, dim: int) -> None:
+
         self.dim = dim
         self.tmp = new_segment_folder(index_dir)
         self.chunk_index = flat(dim)
@@ -136,8 +137,7 @@ class SegmentBuilder:
         self.db.commit()
         self.db.close()
         faiss.write_index(finished(self.chunk_index), str(self.tmp / CHUNK_VECTORS))
-        faiss.write_index(finished(self.sentence_index, eight_bit=SENTENCE_CODES_8BIT),
-                          str(self.tmp / SENTENCE_VECTORS))
+        faiss.write_index(finished(self.sentence_index), str(self.tmp / SENTENCE_VECTORS))
         chunks = (np.concatenate(self.sentence_chunks) if self.sentence_chunks
                   else np.zeros(0, np.int32))
         with (self.tmp / SENTENCE_CHUNKS).open("wb") as fh:

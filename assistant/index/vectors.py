@@ -1,7 +1,6 @@
 """How a segment stores and searches its vectors: float16 codes (half the bytes of float32;
 the dev and held-out figures are unchanged, bench/RESULTS.md), scanned exactly, or through an
-HNSW graph over the same codes in a segment of `HNSW_MIN` vectors or more; a graph over
-sentence vectors keeps them as 8-bit codes instead (`SENTENCE_CODES_8BIT`).
+HNSW graph over the same codes in a segment of `HNSW_MIN` vectors or more.
 
 A restricted search (a language, a filter, tombstones) stays exact in effect: the graph is
 searched with the restriction as a selector and a wider beam, unless the restriction keeps
@@ -31,12 +30,6 @@ EF_CONSTRUCTION = 200
 # 0.962 with a beam of 64, 0.980 with 128, 0.989 with 200 and 0.990 with 400 (k = 200).
 EF_SEARCH = 200
 EF_FACTOR = 2
-# A graph's sentence vectors as 8-bit codes: at 1M chunks a new server's first answer with the
-# page cache cold took 3.9-4.1 s against 5.1-5.9 s with float16 codes, serving RSS 4.7 against
-# 5.9 GB; graph recall@10 against the exact float16 scan fell from 0.998 to 0.982 at 10k (on
-# chunk vectors to 0.979: they keep float16). With 8-bit codes in every segment the development
-# sets' figures moved by 0.017 at most (bench/RESULTS.md, issue 15).
-SENTENCE_CODES_8BIT = True
 EXACT_SHARE = 0.3  # restrictions keeping less of a segment than this are scanned exactly
 LOCAL_SHARE = 0.5  # nor if less than this of the query's unrestricted neighbours are allowed
 _BATCH = 20_000  # vectors moved at a time when a graph is built
@@ -59,32 +52,23 @@ def set_graph_threads(threads: int) -> None:
     _graph_threads = max(1, threads)
 
 
-def finished(index: Any, hnsw_min: int | None = None, eight_bit: bool = False) -> Any:
-    """The index to write for a segment: the flat one, or an HNSW graph when the segment holds
-    `hnsw_min` (default HNSW_MIN) vectors or more (ids stay row positions), over the same
-    float16 codes or, with `eight_bit`, over 8-bit codes with one minimum and step per
-    dimension fitted to the segment's own vectors (see SENTENCE_CODES_8BIT)."""
+def finished(index: Any, hnsw_min: int | None = None) -> Any:
+    """The index to write for a segment: the flat one, or an HNSW graph over the same float16
+    codes when the segment holds `hnsw_min` (default HNSW_MIN) vectors or more (ids stay row
+    positions)."""
     import faiss
 
-    rows = index.ntotal
     threshold = HNSW_MIN if hnsw_min is None else hnsw_min
-    if threshold is None or rows < threshold or not rows:
+    if threshold is None or index.ntotal < threshold:
         return index
-    codes = faiss.ScalarQuantizer.QT_8bit if eight_bit else faiss.ScalarQuantizer.QT_fp16
-    graph = faiss.IndexHNSWSQ(index.d, codes, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    graph = faiss.IndexHNSWSQ(index.d, faiss.ScalarQuantizer.QT_fp16, HNSW_M,
+                              faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = EF_CONSTRUCTION
-    batches = [(lo, min(_BATCH, rows - lo)) for lo in range(0, rows, _BATCH)]
-    if eight_bit:  # trained on two rows, each dimension's minimum and maximum: their range
-        low, high = np.full(index.d, np.inf), np.full(index.d, -np.inf)
-        for lo, count in batches:
-            part = index.reconstruct_n(lo, count)
-            low, high = np.minimum(low, part.min(axis=0)), np.maximum(high, part.max(axis=0))
-        graph.train(np.stack([low, high]).astype(np.float32))
     searching = faiss.omp_get_max_threads()  # this thread's OpenMP setting, restored below
     faiss.omp_set_num_threads(_graph_threads)
     try:
-        for lo, count in batches:
-            graph.add(index.reconstruct_n(lo, count))
+        for lo in range(0, index.ntotal, _BATCH):
+            graph.add(index.reconstruct_n(lo, min(_BATCH, index.ntotal - lo)))
     finally:
         faiss.omp_set_num_threads(searching)
     return graph
