@@ -1,14 +1,14 @@
 """A new server's first answer with the page cache cold (issue 15): checkouts taking turns.
 
 Each round drops the kernel's page cache (as root: /proc/sys/vm/drop_caches; `--warm` keeps it)
-and starts, for each checkout in turn, that checkout's `bench/scale.py` serving child on one
-scale index: a fresh process that opens the index and loads the stand-in as a server does,
+and starts, for each checkout and index in turn, that checkout's `bench/scale.py` serving child
+on that scale index: a fresh process that opens the index and loads the stand-in as a server does,
 answers one question (`cold_start_s`, from the process's start), then times one pass of
 searches and questions while the cache may still be filling. Run from the repository root:
     PYTHONPATH=$PWD OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/cold_open.py \
-        --index bench/cache/scale/index-1000000-s15 [--checkout DIR ...] [--rounds 3] \
+        --index bench/cache/scale/index-1000000-s15 [...] [--checkout DIR ...] [--rounds 3] \
         [--warm] [--record]
-Compare checkouts within one run: the disk and the host's load change between runs.
+Compare checkouts (or indexes) within one run: the disk and the host's load change between runs.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def drop_page_cache() -> None:
 
 
 def one_child(checkout: Path, env: dict[str, str], questions: Path) -> dict[str, Any]:
-    """That checkout's serving child: cold start, CPU, and one pass of searches and asks."""
+    """That checkout's serving child: cold start, CPU, one pass of searches and asks, RSS."""
     command = [sys.executable, str(checkout / "bench" / "scale.py"), "--serve-child",
                str(time.time()), "--questions", str(questions), "--repeat", "1",
                "--serve-encoder", "onnx"]
@@ -48,12 +48,22 @@ def one_child(checkout: Path, env: dict[str, str], questions: Path) -> dict[str,
         raise SystemExit(f"serving child of {checkout} failed:\n{done.stderr[-3000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])
     return {"cold_start_s": found["cold_start_s"], "cpu_s": found["cold_start_cpu_s"],
-            "search_p50_ms": found["search_ms"]["p50"], "ask_p50_ms": found["ask_ms"]["p50"]}
+            "search_p50_ms": found["search_ms"]["p50"], "ask_p50_ms": found["ask_ms"]["p50"],
+            "rss_mb": found["rss_mb"], "peak_rss_mb": found["peak_rss_mb"]}
+
+
+def child_env(index: Path) -> dict[str, str]:
+    """The serving child's settings: that index, its corpus, the stand-in."""
+    settings = load_settings(index_dir=index,
+                             corpus_dir=index.with_name(index.name.replace("index-", "corpus-")),
+                             model=str(scale.STANDIN), model_dir=scale.REPO / "models")
+    return scale.child_env(settings)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, required=True, help="a scale index folder")
+    parser.add_argument("--index", type=Path, nargs="+", required=True,
+                        help="scale index folders (each beside its corpus-* folder)")
     parser.add_argument("--checkout", type=Path, nargs="+", default=[scale.REPO],
                         help="repository checkouts to compare (default: this one)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -62,24 +72,22 @@ def main() -> int:
     parser.add_argument("--record", action="store_true",
                         help="append to bench/results/cold_open.jsonl")
     args = parser.parse_args()
-    index = args.index.resolve()
-    settings = load_settings(index_dir=index,
-                             corpus_dir=index.with_name(index.name.replace("index-", "corpus-")),
-                             model=str(scale.STANDIN), model_dir=scale.REPO / "models")
-    env = scale.child_env(settings)
-    runs: dict[str, list[dict[str, Any]]] = {str(c.resolve()): [] for c in args.checkout}
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {
+        (str(c.resolve()), str(i.resolve())): [] for c in args.checkout for i in args.index}
     for _ in range(args.rounds):
-        for checkout in runs:
+        for checkout, index in runs:
             if not args.warm:
                 drop_page_cache()
-            runs[checkout].append(one_child(Path(checkout), env, args.questions))
-            print(checkout, runs[checkout][-1], flush=True)
+            runs[checkout, index].append(one_child(Path(checkout), child_env(Path(index)),
+                                                   args.questions))
+            print(checkout, index, runs[checkout, index][-1], flush=True)
     record = {"bench": "cold_open", "date": time.strftime("%Y-%m-%d %H:%M"),
-              "machine": scale.machine(), "index": str(index), "page_cache": "warm" if args.warm
-              else "dropped before each run", "checkouts": [
-                  {"checkout": checkout, "commit": scale.commit(Path(checkout)), "runs": found,
+              "machine": scale.machine(), "page_cache": "warm" if args.warm
+              else "dropped before each run", "runs": [
+                  {"checkout": checkout, "commit": scale.commit(Path(checkout)), "index": index,
+                   "runs": found,
                    "median_cold_start_s": statistics.median(r["cold_start_s"] for r in found)}
-                  for checkout, found in runs.items()]}
+                  for (checkout, index), found in runs.items()]}
     print(json.dumps(record, indent=2))
     if args.record:
         with (scale.RESULTS / "cold_open.jsonl").open("a", encoding="utf-8") as fh:

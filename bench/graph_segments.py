@@ -39,7 +39,12 @@ from assistant.index.commits import (  # noqa: E402
     seal_segment,
     write_commit,
 )
-from assistant.index.segment import CHUNK_VECTORS, FILES, SENTENCE_VECTORS  # noqa: E402
+from assistant.index.segment import (  # noqa: E402
+    CHUNK_VECTORS,
+    FILES,
+    SENTENCE_VECTORS,
+    held_documents,
+)
 from assistant.index.store import set_search_threads  # noqa: E402
 from assistant.index.vectors import finished, set_graph_threads  # noqa: E402
 
@@ -81,7 +86,7 @@ def graph_copy(source: Path, target: Path) -> list[dict[str, Any]]:
         segments.append({**entry, "name": name, "files": files})
     kept = {k: v for k, v in body.items() if k not in ("checksum", "commit", "format")}
     new_commit = write_commit(target, {**kept, "segments": segments})
-    prune(target)  # the copied commit point no longer checks against the rewritten files
+    prune(target, held_documents)  # the copied commit no longer checks against the new files
     records.append({"source": str(source), "source_commit": source_commit.name,
                     "target": str(target), "target_commit": new_commit.name,
                     "source_bytes": folder_bytes(source), "target_bytes": folder_bytes(target)})
