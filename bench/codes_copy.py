@@ -8,17 +8,16 @@ copies the served commit's segments and rewrites in the copy each ``chunks.faiss
 ``sentences.faiss`` (or those named by ``--files``) with FAISS's 8-bit scalar quantiser
 (`QT_8bit`: one minimum and range per dimension, trained on that file's own vectors). An HNSW
 file keeps its graph as it is (built over the float16 codes), so only the codes differ; a flat
-file becomes a flat 8-bit index. Each segment is resealed (sizes, sha256) and a new commit
-point lists them, with the product's own functions; the original folder is only read. Prints
-one JSON line per file: vectors, bytes before and after, and the cosine between each vector's
-float16 and 8-bit decodings.
+file becomes a flat 8-bit index. The copy is `graph_segments.graph_copy`'s: each segment
+resealed (sizes, sha256) under a new commit point, with the product's own functions; the
+original folder is only read. Prints one JSON line per file (vectors, bytes before and after,
+the cosine between each vector's float16 and 8-bit decodings), then one for the copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,11 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from assistant.index.commits import open_commit, prune, seal_segment, write_commit  # noqa: E402
-from assistant.index.segment import (  # noqa: E402
-    CHUNK_VECTORS,
-    FILES,
-    SENTENCE_VECTORS,
-    held_documents,
-)
+from graph_segments import graph_copy  # noqa: E402
+
+from assistant.index.segment import CHUNK_VECTORS, SENTENCE_VECTORS  # noqa: E402
 
 
 def eight_bit(index: Any) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -85,20 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.to.exists():
         parser.error(f"{args.to} exists; remove it first")
-    source_commit, body = open_commit(args.index)
-    args.to.mkdir(parents=True)
-    shutil.copy2(source_commit, args.to / source_commit.name)  # numbers the new commit after it
-    segments = []
-    for entry in body["segments"]:
-        tmp = args.to / f"{entry['name']}.tmp"
-        shutil.copytree(args.index / entry["name"], tmp)
-        for name in args.files:
-            print(json.dumps({"segment": entry["name"], **copy_file(tmp / name)}), flush=True)
-        name, files = seal_segment(tmp, FILES)
-        segments.append({**entry, "name": name, "files": files})
-    kept = {k: v for k, v in body.items() if k not in ("checksum", "commit", "format")}
-    print(json.dumps({"target_commit": write_commit(args.to, {**kept, "segments": segments}).name}))
-    prune(args.to, held_documents)  # the copied commit no longer checks against the new files
+    print(json.dumps(graph_copy(args.index, args.to, copy_file, args.files)[-1]))
     return 0
 
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,13 @@ def graph_file(path: Path) -> dict[str, Any] | None:
             "bytes_after": path.stat().st_size}
 
 
-def graph_copy(source: Path, target: Path) -> list[dict[str, Any]]:
-    """Copy the served commit of `source` into `target` with graphs (see the module
-    docstring); one record per graph built, then one for the copy."""
+def graph_copy(source: Path, target: Path,
+               rewrite: Callable[[Path], dict[str, Any] | None] = graph_file,
+               names: Sequence[str] = (CHUNK_VECTORS, SENTENCE_VECTORS)) -> list[dict[str, Any]]:
+    """Copy the served commit of `source` into `target`, each of its vector files `names`
+    passed through `rewrite` (default: with graphs, see the module docstring; also
+    bench/codes_copy.py), then resealed under a new commit point; one record per file
+    rewritten (`rewrite` returns None for one left as it was), then one for the copy."""
     source_commit, body = open_commit(source)
     target.mkdir(parents=True)
     shutil.copy2(source_commit, target / source_commit.name)  # numbers the new commit after it
@@ -77,8 +82,8 @@ def graph_copy(source: Path, target: Path) -> list[dict[str, Any]]:
     for entry in body["segments"]:
         tmp = target / f"{entry['name']}.tmp"
         shutil.copytree(source / entry["name"], tmp)
-        for fname in (CHUNK_VECTORS, SENTENCE_VECTORS):
-            built = graph_file(tmp / fname)
+        for fname in names:
+            built = rewrite(tmp / fname)
             if built is not None:
                 records.append({"segment": entry["name"], **built})
                 print(json.dumps(records[-1]), flush=True)
